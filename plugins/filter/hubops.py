@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hubops.eks
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that shape inventory data for the roles; the logic lives in module_utils so modules share it."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hubops.eks.plugins.module_utils.naming import deployment_tags as _deployment_tags
+from ansible_collections.hubops.eks.plugins.module_utils.network import SubnetPlanError
+from ansible_collections.hubops.eks.plugins.module_utils.network import subnet_plan as _subnet_plan
+from ansible_collections.hubops.eks.plugins.module_utils.network import private_route_tables as _private_route_tables
+
+
+def deployment_tags(deployment, extra=None, name=None, group=None):
+    return _deployment_tags(deployment, extra=extra, name=name, group=group)
+
+
+def subnet_plan(vpc_cidr, az_count, zones=None):
+    try:
+        plan = _subnet_plan(vpc_cidr, int(az_count))
+    except SubnetPlanError as exc:
+        raise AnsibleFilterError("hubops_vpc_cidr: %s" % exc)
+    if zones is not None:
+        zones = sorted(zones)
+        if len(zones) < len(plan):
+            raise AnsibleFilterError("hubops_az_count: %d AZs asked, only %d available" % (len(plan), len(zones)))
+        for entry in plan:
+            entry["az"] = zones[entry["index"]]
+    return plan
+
+
+def private_route_tables(plan, deployment, nat_mode, private_subnet_ids, nat_gateway_ids=None):
+    return _private_route_tables(deployment, plan, nat_mode, private_subnet_ids, nat_gateway_ids)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
+                "private_route_tables": private_route_tables}

@@ -1,0 +1,201 @@
+# Copyright: contributors to hubops.eks ; GPL-3.0-or-later
+"""Emulated AWS for local runs and tests: moto in-process, patched, behind the counting proxy.
+
+Test infrastructure only: nothing in roles/, plugins/ or playbooks/ may import or reference it.
+
+    python tests/emulation/launcher.py start [--port 4566] [--state-dir .emulator]   # idempotent, detaches
+    python tests/emulation/launcher.py stop  [--state-dir .emulator]
+    python tests/emulation/launcher.py status [--port 4566]
+    python tests/emulation/launcher.py serve [--port 4566]                           # foreground
+
+The proxy listens on --port (HUBOPS_EMULATOR_PORT, default 4566); moto listens on --port + 1. State lives in the
+process, so it survives between `make local` runs until `stop`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+# Must be set before moto's IAM backend is built: AWS-managed policies (AmazonEKSClusterPolicy...) exist.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+DEFAULT_PORT = int(os.environ.get("HUBOPS_EMULATOR_PORT", "4566"))
+EKS_VERSIONS = ["1.30", "1.31", "1.32", "1.33", "1.34", "1.35"]
+EKS_AMI_FAMILIES = {
+    "amazon-linux-2023": [("x86_64", "standard"), ("x86_64", "nvidia"), ("x86_64", "neuron"), ("arm64", "standard"),
+                          ("arm64", "nvidia")],
+}
+
+
+def _apply_patches() -> None:
+    """Fill the gaps of moto that the product's roles rely on (patch the emulator, never the product)."""
+    from moto.ec2.models import tags as ec2_tags
+    from moto.ssm import models as ssm_models
+
+    # 1. EC2 DescribeTags: AWS calls a NAT gateway's resource type "natgateway"; moto only knows "nat-gateway",
+    #    so a resource-type filter never matches and amazon.aws.ec2_vpc_nat_gateway re-tags on every run.
+    aws_to_moto_type = {"natgateway": "nat-gateway", "elastic-ip": "elastic-ip"}
+    original_describe_tags = ec2_tags.TagBackend.describe_tags
+
+    def describe_tags(self, filters=None):
+        if filters and "resource-type" in filters:
+            filters = dict(filters)
+            filters["resource-type"] = [aws_to_moto_type.get(v, v) for v in filters["resource-type"]]
+        return original_describe_tags(self, filters)
+
+    ec2_tags.TagBackend.describe_tags = describe_tags
+
+    # 2. SSM public parameters for EKS-optimized AMIs (/aws/service/eks/optimized-ami/<ver>/<family>/<arch>/...),
+    #    which moto does not ship and refuses to accept through PutParameter.
+    original_check = ssm_models.ParameterDict._check_loading_status
+
+    def check_loading_status(self, key):
+        original_check(self, key)
+        if str(key or "").startswith("/aws/service/eks/optimized-ami") and not getattr(self, "_hubops_eks", False):
+            self._hubops_eks = True
+            _load_eks_ami_parameters(self)
+
+    ssm_models.ParameterDict._check_loading_status = check_loading_status
+
+    # 3. KMS: real AWS accepts a key ARN wherever it accepts a key id; moto's Schedule/CancelKeyDeletion,
+    #    Enable/DisableKey index their dict with the raw argument and answer a 500 for an ARN.
+    from moto.kms import models as kms_models
+
+    for method in ("schedule_key_deletion", "cancel_key_deletion", "enable_key", "disable_key"):
+        original = getattr(kms_models.KmsBackend, method)
+
+        def by_any_id(self, key_id, *args, _original=original, **kwargs):
+            return _original(self, self.get_key_id(key_id), *args, **kwargs)
+
+        setattr(kms_models.KmsBackend, method, by_any_id)
+
+
+def _load_eks_ami_parameters(params) -> None:
+    from moto.core.utils import utcnow
+    from moto.ssm.models import Parameter
+
+    counter = 0
+    for version in EKS_VERSIONS:
+        for family, variants in EKS_AMI_FAMILIES.items():
+            for arch, flavour in variants:
+                counter += 1
+                base = f"/aws/service/eks/optimized-ami/{version}/{family}/{arch}/{flavour}/recommended"
+                values = {
+                    "image_id": f"ami-0e{counter:015x}",
+                    "release_version": f"{version}.0-20261101",
+                }
+                for leaf, value in values.items():
+                    name = f"{base}/{leaf}"
+                    params.setdefault(name, []).append(
+                        Parameter(account_id=params.account_id, name=name, value=value, parameter_type="String",
+                                  description=None, allowed_pattern=None, keyid=None,
+                                  last_modified_date=utcnow(), version=1, data_type="text")
+                    )
+
+
+def serve(port: int) -> None:
+    from moto.server import ThreadedMotoServer
+
+    import proxy
+
+    _apply_patches()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port + 1, verbose=False)
+    moto.start()
+    server = proxy.serve(port, port + 1)
+
+    def stop(*_args):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"hubops emulated AWS: proxy http://127.0.0.1:{port} -> moto :{port + 1}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        moto.stop()
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_hubops/health", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def start(port: int, state_dir: Path) -> int:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    pidfile = state_dir / "emulator.pid"
+    if healthy(port):
+        print(f"emulated AWS already running on 127.0.0.1:{port} (state kept until `make local-stop`)")
+        return 0
+    log = open(state_dir / "emulator.log", "ab")  # pylint: disable=consider-using-with
+    proc = subprocess.Popen(  # pylint: disable=consider-using-with
+        [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    pidfile.write_text(json.dumps({"pid": proc.pid, "port": port}))
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if healthy(port):
+            print(f"emulated AWS started on 127.0.0.1:{port} (pid {proc.pid}, log {state_dir / 'emulator.log'})")
+            return 0
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    print(f"emulated AWS did not come up on port {port}; see {state_dir / 'emulator.log'}", file=sys.stderr)
+    return 1
+
+
+def stop(state_dir: Path) -> int:
+    pidfile = state_dir / "emulator.pid"
+    if not pidfile.exists():
+        print("emulated AWS is not running (no pid file)")
+        return 0
+    info = json.loads(pidfile.read_text())
+    try:
+        os.kill(info["pid"], signal.SIGTERM)
+        for _ in range(50):
+            os.kill(info["pid"], 0)
+            time.sleep(0.1)
+        os.kill(info["pid"], signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    pidfile.unlink()
+    print(f"emulated AWS stopped (pid {info['pid']}); its state is gone")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["start", "stop", "status", "serve"])
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--state-dir", type=Path, default=Path(".emulator"))
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve(args.port)
+        return 0
+    if args.command == "start":
+        return start(args.port, args.state_dir)
+    if args.command == "stop":
+        return stop(args.state_dir)
+    up = healthy(args.port)
+    print(f"emulated AWS on 127.0.0.1:{args.port}: {'running' if up else 'not running'}")
+    return 0 if up else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
