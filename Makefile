@@ -70,6 +70,7 @@ sanity: deps
 	git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} $(SANITY_ROOT)/hubops/eks/
 	for ns in amazon community kubernetes ansible; do ln -sfn $(CURDIR)/$(BUNDLE)/$$ns $(SANITY_ROOT)/$$ns; done
 	cp scripts/get_pip_offline.py build/sanity-home/.ansible/test/cache/get_pip_24_2.py
+	if [ -f $$HOME/.config/pip/pip.conf ]; then mkdir -p build/sanity-home/.config/pip && cp $$HOME/.config/pip/pip.conf build/sanity-home/.config/pip/; fi
 	cd $(SANITY_ROOT)/hubops/eks && git init -q && git add -A && \
 	  HOME=$(CURDIR)/build/sanity-home $(RUN) $(BIN)/ansible-test sanity --venv --python 3.11 \
 	    --skip-test pslint --skip-test shellcheck --color no

@@ -18,4 +18,5 @@ if os.path.exists(CA):
         conf.write("[global]\ncert = %s\n" % CA)
 ensurepip.bootstrap(upgrade=True)
 ARGS = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
-subprocess.check_call([sys.executable, "-m", "pip", "install"] + ARGS)
+CERT = ["--cert", CA] if os.path.exists(CA) else []
+subprocess.check_call([sys.executable, "-m", "pip", "install"] + CERT + ARGS)

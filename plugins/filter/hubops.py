@@ -13,6 +13,8 @@ from ansible_collections.hubops.eks.plugins.module_utils.naming import deploymen
 from ansible_collections.hubops.eks.plugins.module_utils.network import SubnetPlanError
 from ansible_collections.hubops.eks.plugins.module_utils.network import subnet_plan as _subnet_plan
 from ansible_collections.hubops.eks.plugins.module_utils.network import private_route_tables as _private_route_tables
+from ansible_collections.hubops.eks.plugins.module_utils.network import subnet_specs as _subnet_specs
+from ansible_collections.hubops.eks.plugins.module_utils.network import subnets_out_of_sync as _subnets_out_of_sync
 
 
 def deployment_tags(deployment, extra=None, name=None, group=None):
@@ -37,7 +39,16 @@ def private_route_tables(plan, deployment, nat_mode, private_subnet_ids, nat_gat
     return _private_route_tables(deployment, plan, nat_mode, private_subnet_ids, nat_gateway_ids)
 
 
+def subnet_specs(plan, deployment, cluster_name, base_tags):
+    return _subnet_specs(deployment, cluster_name, plan, base_tags)
+
+
+def subnets_out_of_sync(specs, existing):
+    return _subnets_out_of_sync(specs, existing)
+
+
 class FilterModule(object):
     def filters(self):
         return {"deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
-                "private_route_tables": private_route_tables}
+                "private_route_tables": private_route_tables,
+                "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync}

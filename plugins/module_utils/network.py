@@ -85,3 +85,35 @@ def private_route_tables(deployment, plan, nat_mode, private_subnet_ids, nat_gat
         ]
     nat = nat_gateway_ids[0] if nat_mode == "single" and nat_gateway_ids else None
     return [{"name": "%s-private" % deployment, "subnets": list(private_subnet_ids), "nat": nat}]
+
+
+def subnet_specs(deployment, cluster_name, plan, base_tags):
+    """Desired subnets (public then private, in plan order) with their full tag sets."""
+    specs = []
+    cluster_tag = "kubernetes.io/cluster/%s" % cluster_name
+    for tier in ("public", "private"):
+        for entry in plan:
+            tags = dict(base_tags)
+            tags.update({"Name": "%s-%s-%s" % (deployment, tier, entry["az"]), "hubops:subnet-tier": tier, cluster_tag: "shared"})
+            if tier == "public":
+                tags["kubernetes.io/role/elb"] = "1"
+            else:
+                tags["kubernetes.io/role/internal-elb"] = "1"
+                tags["karpenter.sh/discovery"] = cluster_name
+            specs.append({"tier": tier, "index": entry["index"], "az": entry["az"], "cidr": entry["%s_cidr" % tier], "tags": tags})
+    return specs
+
+
+def subnets_out_of_sync(specs, existing):
+    """The specs whose subnet is missing, or differs in AZ or tags (ec2_vpc_subnet purges tags, so compare exactly).
+
+    `existing` is ec2_vpc_subnet_info's `subnets`. Lets a no-op run read all subnets once instead of calling
+    ec2_vpc_subnet (several describe calls) per subnet.
+    """
+    by_cidr = dict((s.get("cidr_block"), s) for s in existing or [])
+    out = []
+    for spec in specs:
+        current = by_cidr.get(spec["cidr"])
+        if current is None or current.get("availability_zone") != spec["az"] or (current.get("tags") or {}) != spec["tags"]:
+            out.append(spec)
+    return out

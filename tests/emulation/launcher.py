@@ -82,6 +82,23 @@ def _apply_patches() -> None:
 
         setattr(kms_models.KmsBackend, method, by_any_id)
 
+    # 4. IAM ListInstanceProfileTags: moto 5.2.5 has the tags (CreateInstanceProfile Tags=...) but not the action,
+    #    so it answers an HTML 500 that botocore cannot parse. Real AWS serves it; aws_orphans reads it.
+    from moto.core.responses import ActionResult
+    from moto.iam.responses import IamResponse
+
+    def list_instance_profile_tags(self):
+        profile = self.backend.get_instance_profile(self._get_param("InstanceProfileName"))
+        return ActionResult({"Tags": sorted(profile.tags, key=lambda t: t["Key"]), "IsTruncated": False})
+
+    IamResponse.list_instance_profile_tags = list_instance_profile_tags
+
+    # 5. EC2 DescribeVpcEndpoints: the `vpc-endpoint-id` filter is not implemented (FilterNotImplementedError, 500)
+    #    once any endpoint exists. Real AWS supports it; aws_orphans uses it to see deleted endpoints.
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    VPCEndPoint.vpc_endpoint_id = property(lambda self: self.id)
+
 
 def _load_eks_ami_parameters(params) -> None:
     from moto.core.utils import utcnow

@@ -1,0 +1,16 @@
+# Copyright: contributors to hubops.eks ; GPL-3.0-or-later
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    emu = Emulator(tmp_path / "emulator").start()
+    yield emu
+    emu.stop()

@@ -1,0 +1,131 @@
+# Copyright: contributors to hubops.eks ; GPL-3.0-or-later
+"""Helpers for integration tests: a private emulated AWS per test, and ansible-playbook runs against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+LAUNCHER = REPO / "tests" / "emulation" / "launcher.py"
+BIN = Path(sys.executable).parent
+RECAP_RE = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def free_port() -> int:
+    """A port whose successor is free too (moto listens on port + 1)."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        with socket.socket() as other:
+            try:
+                other.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
+@dataclass
+class Run:
+    rc: int
+    output: str
+    seconds: float
+    stats: dict
+
+    @property
+    def recap(self) -> dict:
+        match = RECAP_RE.search(self.output)
+        assert match, self.output[-3000:]
+        return {"ok": int(match.group(2)), "changed": int(match.group(3)), "failed": int(match.group(5))}
+
+
+class Emulator:
+    """A private emulated AWS (moto behind the counting proxy) for one test."""
+
+    def __init__(self, state_dir: Path):
+        self.port = free_port()
+        self.state_dir = state_dir
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Emulator":
+        subprocess.run([sys.executable, str(LAUNCHER), "start", "--port", str(self.port), "--state-dir",
+                        str(self.state_dir)], check=True, capture_output=True)
+        return self
+
+    def stop(self) -> None:
+        subprocess.run([sys.executable, str(LAUNCHER), "stop", "--state-dir", str(self.state_dir)],
+                       check=False, capture_output=True)
+
+    def _post(self, path: str, body: dict | None = None) -> None:
+        req = urllib.request.Request(self.endpoint + path, data=json.dumps(body or {}).encode(), method="POST")
+        urllib.request.urlopen(req, timeout=5).close()
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.endpoint + "/_hubops/stats", timeout=5) as resp:
+            return json.load(resp)
+
+    def reset_stats(self) -> None:
+        self._post("/_hubops/stats/reset")
+
+    def faults(self, rate: float, seed: int = 7, max_consecutive: int = 2) -> None:
+        self._post("/_hubops/faults", {"rate": rate, "seed": seed, "max_consecutive": max_consecutive})
+
+    def kill_on(self, action: str, pid: int) -> None:
+        self._post("/_hubops/kill", {"action": action, "pid": pid})
+
+    def client(self, service: str, region: str = "us-east-1"):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env.update({
+            "PATH": f"{BIN}:{env.get('PATH', '')}",
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+        })
+        for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            env.pop(key, None)
+        return env
+
+    def playbook_cmd(self, playbook: str, inventory: Path, *extra: str) -> list[str]:
+        return [str(BIN / "ansible-playbook"), str(REPO / playbook), "-i", str(inventory),
+                "-e", f"hubops_aws_endpoint_url={self.endpoint}", *extra]
+
+    def playbook(self, playbook: str, inventory: Path | None = None, *extra: str) -> Run:
+        inventory = inventory or REPO / "inventories" / "local"
+        self.reset_stats()
+        start = time.monotonic()
+        proc = subprocess.run(self.playbook_cmd(playbook, inventory, *extra), cwd=REPO, env=self.env(),
+                              capture_output=True, text=True, check=False)
+        seconds = time.monotonic() - start
+        return Run(proc.returncode, proc.stdout + proc.stderr, seconds, self.stats())
+
+
+def inventory_with(tmp_path: Path, overrides: dict) -> Path:
+    """A copy of inventories/local with `overrides` written last in group_vars/all (null removes a key)."""
+    target = tmp_path / "inventory"
+    shutil.copytree(REPO / "inventories" / "local", target)
+    removed = [k for k, v in overrides.items() if v is None]
+    for path in (target / "group_vars" / "all").glob("*.yml"):
+        data = yaml.safe_load(path.read_text()) or {}
+        if any(k in data for k in removed):
+            path.write_text(yaml.safe_dump({k: v for k, v in data.items() if k not in removed}))
+    kept = {k: v for k, v in overrides.items() if v is not None}
+    (target / "group_vars" / "all" / "zz_case.yml").write_text(yaml.safe_dump(kept))
+    return target
