@@ -14,3 +14,11 @@ def emulator(tmp_path):
     emu = Emulator(tmp_path / "emulator").start()
     yield emu
     emu.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_emulator(tmp_path_factory):
+    """One emulator for tests that only read (bad inventories): cheaper than one each."""
+    emu = Emulator(tmp_path_factory.mktemp("emulator")).start()
+    yield emu
+    emu.stop()

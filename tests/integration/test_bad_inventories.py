@@ -9,8 +9,8 @@ from harness import inventory_with
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_bad_inventory_fails_early_naming_the_field(case, emulator, tmp_path):
-    run = emulator.playbook("site.yml", inventory_with(tmp_path, case["vars"]))
+def test_bad_inventory_fails_early_naming_the_field(case, shared_emulator, tmp_path):
+    run = shared_emulator.playbook("site.yml", inventory_with(tmp_path, case["vars"]))
     assert run.rc != 0, run.output[-3000:]
     assert case["field"] in run.output, run.output[-3000:]
     assert "Fix" in run.output or "fix" in run.output, run.output[-3000:]
