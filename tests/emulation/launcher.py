@@ -185,7 +185,7 @@ def stop(state_dir: Path) -> int:
     info = json.loads(pidfile.read_text())
     try:
         os.kill(info["pid"], signal.SIGTERM)
-        for _ in range(50):
+        for _attempt in range(50):
             os.kill(info["pid"], 0)
             time.sleep(0.1)
         os.kill(info["pid"], signal.SIGKILL)

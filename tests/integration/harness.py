@@ -26,7 +26,7 @@ RECAP_RE = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+
 
 def free_port() -> int:
     """A port whose successor is free too (moto listens on port + 1)."""
-    for _ in range(50):
+    for _attempt in range(50):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-LAUNCHER = REPO / "tests" / "emulation" / "launcher.py"
 COLLECTIONS = REPO / "collections"
 BIN = Path(sys.executable).parent
 ACCOUNT = "123456789012"
@@ -42,66 +38,9 @@ PLAYBOOK = """
 """
 
 
-def _free_port_pair() -> int:
-    """A port whose successor is free too: the launcher's proxy takes the port, moto the next one."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        with socket.socket() as other:
-            try:
-                other.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")
-
-
-def _ensure_collections_tree() -> None:
-    """collections/ansible_collections/{hubops/eks -> repo, amazon, community, ansible, kubernetes -> bundle}."""
-    root = COLLECTIONS / "ansible_collections"
-    (root / "hubops").mkdir(parents=True, exist_ok=True)
-    links = {root / "hubops" / "eks": Path("..", "..", "..")}
-    bundle = Path(sys.prefix) / "lib" / ("python%d.%d" % sys.version_info[:2]) / "site-packages" / "ansible_collections"
-    for namespace in ("amazon", "community", "ansible", "kubernetes"):
-        links[root / namespace] = bundle / namespace
-    for link, target in links.items():
-        if not os.path.lexists(link):
-            try:
-                link.symlink_to(target)
-            except FileExistsError:  # made by a parallel run
-                pass
-
-
-class Endpoint:
-    def __init__(self, port: int):
-        self.url = "http://127.0.0.1:%d" % port
-
-    def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-
-    def stats(self) -> dict:
-        with urllib.request.urlopen(self.url + "/_hubops/stats", timeout=5) as resp:
-            return json.load(resp)
-
-    def reset_stats(self) -> None:
-        req = urllib.request.Request(self.url + "/_hubops/stats/reset", data=b"{}", method="POST")
-        urllib.request.urlopen(req, timeout=5).close()
-
-
 @pytest.fixture(scope="module")
-def aws(tmp_path_factory):
-    _ensure_collections_tree()
-    port = _free_port_pair()
-    state_dir = tmp_path_factory.mktemp("orphans-emulator")
-    subprocess.run([sys.executable, str(LAUNCHER), "start", "--port", str(port), "--state-dir", str(state_dir)],
-                   check=True, capture_output=True)
-    try:
-        yield Endpoint(port)
-    finally:
-        subprocess.run([sys.executable, str(LAUNCHER), "stop", "--state-dir", str(state_dir)],
-                       check=False, capture_output=True)
+def aws(shared_emulator):
+    return shared_emulator
 
 
 def _ec2_arn(resource: str) -> str:
@@ -285,7 +224,7 @@ def run_module(tmp_path: Path, args: dict, env_overrides: dict, *extra: str) -> 
 
 def test_reports_exactly_what_is_left(aws, seeded, tmp_path):
     aws.reset_stats()
-    result = run_module(tmp_path, {"deployment": DEPLOYMENT}, {"AWS_ENDPOINT_URL": aws.url})
+    result = run_module(tmp_path, {"deployment": DEPLOYMENT}, {"AWS_ENDPOINT_URL": aws.endpoint})
 
     assert result["changed"] is False
     assert result["skipped_checks"] == []
@@ -306,7 +245,7 @@ def test_reports_exactly_what_is_left(aws, seeded, tmp_path):
 
 
 def test_nothing_reported_for_another_deployment(aws, seeded, tmp_path):
-    result = run_module(tmp_path, {"deployment": "nobody"}, {"AWS_ENDPOINT_URL": aws.url})
+    result = run_module(tmp_path, {"deployment": "nobody"}, {"AWS_ENDPOINT_URL": aws.endpoint})
     assert result["resources"] == [] and result["skipped_checks"] == []
     assert result["counts"] == {"leftovers": 0, "user_data": 0}
 
@@ -317,7 +256,7 @@ def test_endpoint_url_param_wins_and_check_mode(aws, seeded, tmp_path):
     result = run_module(
         tmp_path,
         {"deployment": DEPLOYMENT, "cluster_name": DEPLOYMENT, "name_prefix": DEPLOYMENT + "-",
-         "endpoint_url": aws.url, "region": REGION},
+         "endpoint_url": aws.endpoint, "region": REGION},
         {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_URL": "http://127.0.0.1:9"},
         "--check",
     )

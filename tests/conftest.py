@@ -9,7 +9,7 @@ import os
 import sys
 import sysconfig
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 COLLECTIONS = os.path.join(REPO, "collections")
 SELF_LINK = os.path.join(COLLECTIONS, "ansible_collections", "hubops", "eks")
 # The same links `make deps` puts beside the self-link (its target is the self-link, so make would skip them).
