@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.hubops.eks.plugins.module_utils.cluster_config import cluster_spec as _cluster_spec
 from ansible_collections.hubops.eks.plugins.module_utils.naming import deployment_tags as _deployment_tags
 from ansible_collections.hubops.eks.plugins.module_utils.network import SubnetPlanError
 from ansible_collections.hubops.eks.plugins.module_utils.network import subnet_plan as _subnet_plan
@@ -47,8 +48,15 @@ def subnets_out_of_sync(specs, existing):
     return _subnets_out_of_sync(specs, existing)
 
 
+def cluster_spec(vpc_id, private_subnets, public_subnets, admin_arns, public_access_cidrs, service_cidr, kms_key_arn,
+                 log_types, log_retention_days, addons, core, tags):
+    return _cluster_spec(vpc_id, private_subnets, public_subnets, admin_arns, public_access_cidrs, service_cidr, kms_key_arn,
+                         log_types, log_retention_days, addons, core, tags)
+
+
 class FilterModule(object):
     def filters(self):
         return {"deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
                 "private_route_tables": private_route_tables,
-                "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync}
+                "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,
+                "cluster_spec": cluster_spec}
