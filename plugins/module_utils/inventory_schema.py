@@ -322,6 +322,7 @@ SCHEMA = {
             "count": _int("Number of nodes.", minimum=1, maximum=100),
             "volume_size_gb": _int("Root volume size, GiB.", minimum=20),
         }),
+        "hubops_eksctl_path": _str("Path of the eksctl binary (default: eksctl on PATH). Only inventories/local points it at the test stand-in."),
         "hubops_kubeconfig": _str("Where the cluster's kubeconfig is written."),
         "hubops_log_retention_days": _int("Retention of the control-plane log group, days.", enum=LOG_RETENTION_DAYS, default=30),
         # compute and users

@@ -58,6 +58,18 @@ def _apply_patches() -> None:
 
     ec2_tags.TagBackend.describe_tags = describe_tags
 
+    # 1b. STS GetCallerIdentity for the dummy credentials: moto answers arn:aws:sts::<account>:user/moto, an ARN
+    #     format that does not exist; real AWS names an IAM user arn:aws:iam::<account>:user/<name>.
+    from moto.sts import models as sts_models
+
+    original_identity = sts_models.STSBackend.get_caller_identity
+
+    def get_caller_identity(self, access_key_id, region):
+        user_id, arn, account = original_identity(self, access_key_id, region)
+        return user_id, arn.replace(":sts::%s:user/" % account, ":iam::%s:user/" % account), account
+
+    sts_models.STSBackend.get_caller_identity = get_caller_identity
+
     # 2. SSM public parameters for EKS-optimized AMIs (/aws/service/eks/optimized-ami/<ver>/<family>/<arch>/...),
     #    which moto does not ship and refuses to accept through PutParameter.
     original_check = ssm_models.ParameterDict._check_loading_status
@@ -98,6 +110,11 @@ def _apply_patches() -> None:
     from moto.ec2.models.vpcs import VPCEndPoint
 
     VPCEndPoint.vpc_endpoint_id = property(lambda self: self.id)
+
+    # 6. EKS add-ons, access entries, pod identity associations and version upgrades (see eks_extras.py).
+    import eks_extras
+
+    eks_extras.install()
 
 
 def _load_eks_ami_parameters(params) -> None:
