@@ -250,8 +250,8 @@ class ClusterConverger(object):
         create, update = E.addon_actions(self.config.get("addons"), self.get("addon"))
         if upgraded:  # follow the new minor: unpinned add-ons move to the default of the new version
             names = set(a["name"] for a in create + update)
-            update += [dict(a, version="latest") for a in self.config.get("addons") or []
-                       if not a.get("version") and a["name"] not in names]
+            update += [{"name": a["name"], "version": "latest"} for a in self.config.get("addons") or []
+                       if not a.get("version") and a["name"] not in names]  # identities stay as they are
         if create:
             self.act(["create", "addon"], config=E.subset(self.config, addons=create))
         if update:

@@ -111,6 +111,36 @@ def _apply_patches() -> None:
 
     VPCEndPoint.vpc_endpoint_id = property(lambda self: self.id)
 
+    # 7. EKS CreateCluster: real EKS reports the VPC of the subnets (resourcesVpcConfig.vpcId) and creates the
+    #    cluster security group (clusterSecurityGroupId), deleted with the cluster; moto does neither.
+    from moto.ec2.models import ec2_backends
+    from moto.eks import models as eks_models
+
+    original_create_cluster = eks_models.EKSBackend.create_cluster
+    original_delete_cluster = eks_models.EKSBackend.delete_cluster
+
+    def create_cluster(self, name, *args, **kwargs):
+        cluster = original_create_cluster(self, name, *args, **kwargs)
+        config = cluster.resources_vpc_config = dict(cluster.resources_vpc_config or {})
+        subnets = config.get("subnetIds") or []
+        if subnets:
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            vpc_id = ec2.get_subnet(subnets[0]).vpc_id
+            group = ec2.create_security_group("eks-cluster-sg-%s" % name, "EKS created security group applied to ENI", vpc_id,
+                                              tags={"kubernetes.io/cluster/%s" % name: "owned", "aws:eks:cluster-name": name})
+            config.update({"vpcId": vpc_id, "clusterSecurityGroupId": group.id})
+        return cluster
+
+    def delete_cluster(self, name, *args, **kwargs):
+        cluster = original_delete_cluster(self, name, *args, **kwargs)
+        group_id = (cluster.resources_vpc_config or {}).get("clusterSecurityGroupId")
+        if group_id:
+            ec2_backends[self.account_id][self.region_name].delete_security_group(group_id=group_id)
+        return cluster
+
+    eks_models.EKSBackend.create_cluster = create_cluster
+    eks_models.EKSBackend.delete_cluster = delete_cluster
+
     # 6. EKS add-ons, access entries, pod identity associations and version upgrades (see eks_extras.py).
     import eks_extras
 

@@ -60,6 +60,7 @@ class Emulator:
         self.port = free_port()
         self.state_dir = state_dir
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.eksctl_log = state_dir.parent / f"eksctl-{self.port}.jsonl"
 
     def start(self) -> "Emulator":
         subprocess.run([sys.executable, str(LAUNCHER), "start", "--port", str(self.port), "--state-dir",
@@ -87,6 +88,14 @@ class Emulator:
     def kill_on(self, action: str, pid: int) -> None:
         self._post("/_hubops/kill", {"action": action, "pid": pid})
 
+    def eksctl_mutations(self) -> list[list[str]]:
+        """argv (without the program) of the mutating eksctl commands run since the last call (the stand-in logs every run)."""
+        if not self.eksctl_log.exists():
+            return []
+        records = [json.loads(line) for line in self.eksctl_log.read_text().splitlines() if line.strip()]
+        self.eksctl_log.unlink()
+        return [r["argv"] for r in records if r.get("mutating")]
+
     def client(self, service: str, region: str = "us-east-1"):
         return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
                             aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -98,6 +107,7 @@ class Emulator:
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_NOCOLOR": "1",
+            "HUBOPS_EKSCTL_LOG": str(self.eksctl_log),
         })
         for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
             env.pop(key, None)

@@ -29,8 +29,10 @@ def test_converge_rerun_and_teardown(emulator):
     assert first.stats["mutating"] > 0
     assert "vpc_id" in first.output and "vpc-" in first.output
 
+    assert any(argv[:2] == ["create", "cluster"] for argv in emulator.eksctl_mutations())
     second = emulator.playbook("site.yml")
     assert second.rc == 0, second.output[-4000:]
+    assert emulator.eksctl_mutations() == []
     assert second.recap["changed"] == 0, second.output[-4000:]
     # a no-op run makes no mutating AWS call at all, and is much cheaper than the first
     assert second.stats["mutating"] == 0, second.stats["mutating_actions"]
@@ -50,6 +52,7 @@ def test_converge_rerun_and_teardown(emulator):
     assert down.rc == 0, down.output[-4000:]
     assert "nothing left but kept user data" in down.output
     assert _deployment_vpcs(emulator) == []
+    assert emulator.client("eks").list_clusters()["clusters"] == []
     key = emulator.client("kms").describe_key(KeyId="alias/hubops/local")["KeyMetadata"]
     assert key["KeyState"] == "PendingDeletion"
 

@@ -40,7 +40,7 @@ def test_faults_are_seeded_and_capped():
     def sequence():
         state = proxy.ProxyState()
         state.configure_faults({"rate": 0.5, "seed": 3, "max_consecutive": 2})
-        return [state.decide_fault() for _ in range(200)]
+        return [state.decide_fault() for _draw in range(200)]
 
     first, second = sequence(), sequence()
     assert first == second                      # repeatable
