@@ -127,9 +127,9 @@ def access_entry_actions(desired, current):
     return create, sorted(delete)
 
 
-def addon_actions(desired, current, addon_versions=None):
-    """(to create, to update). An add-on without a version follows the default of the cluster's minor, given in
-    addon_versions {name: version} (from the stand-in / eksctl's `get addon` NewerVersion is not the default)."""
+def addon_actions(desired, current):
+    """(to create, to update). An add-on without a version keeps the version it runs (after an upgrade the module
+    moves those to `latest` for the new minor); a pinned version or changed configuration values are updated."""
     current_by_name = dict((a.get("Name"), a) for a in current or [])
     create, update = [], []
     for addon in desired or []:
@@ -137,7 +137,7 @@ def addon_actions(desired, current, addon_versions=None):
         if have is None:
             create.append(addon)
             continue
-        want_version = addon.get("version") or (addon_versions or {}).get(addon["name"])
+        want_version = addon.get("version")
         differs = bool(want_version) and want_version != "latest" and have.get("Version") != want_version
         if (addon.get("configurationValues") or "") != (have.get("ConfigurationValues") or ""):
             differs = True

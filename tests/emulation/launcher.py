@@ -113,6 +113,7 @@ def _apply_patches() -> None:
 
     # 7. EKS CreateCluster: real EKS reports the VPC of the subnets (resourcesVpcConfig.vpcId) and creates the
     #    cluster security group (clusterSecurityGroupId), deleted with the cluster; moto does neither.
+    from moto.ec2.exceptions import InvalidSubnetIdError
     from moto.ec2.models import ec2_backends
     from moto.eks import models as eks_models
 
@@ -123,9 +124,12 @@ def _apply_patches() -> None:
         cluster = original_create_cluster(self, name, *args, **kwargs)
         config = cluster.resources_vpc_config = dict(cluster.resources_vpc_config or {})
         subnets = config.get("subnetIds") or []
+        ec2 = ec2_backends[self.account_id][self.region_name]
         if subnets:
-            ec2 = ec2_backends[self.account_id][self.region_name]
-            vpc_id = ec2.get_subnet(subnets[0]).vpc_id
+            try:
+                vpc_id = ec2.get_subnet(subnets[0]).vpc_id
+            except InvalidSubnetIdError:  # made-up subnet ids in API-level tests: no VPC to report
+                return cluster
             group = ec2.create_security_group("eks-cluster-sg-%s" % name, "EKS created security group applied to ENI", vpc_id,
                                               tags={"kubernetes.io/cluster/%s" % name: "owned", "aws:eks:cluster-name": name})
             config.update({"vpcId": vpc_id, "clusterSecurityGroupId": group.id})
