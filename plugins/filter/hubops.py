@@ -49,9 +49,9 @@ def subnets_out_of_sync(specs, existing):
 
 
 def cluster_spec(vpc_id, private_subnets, public_subnets, admin_arns, public_access_cidrs, service_cidr, kms_key_arn,
-                 log_types, log_retention_days, addons, core, tags):
+                 log_types, log_retention_days, addons, core, tags, access_entries=None, pod_identity_associations=None):
     return _cluster_spec(vpc_id, private_subnets, public_subnets, admin_arns, public_access_cidrs, service_cidr, kms_key_arn,
-                         log_types, log_retention_days, addons, core, tags)
+                         log_types, log_retention_days, addons, core, tags, access_entries, pod_identity_associations)
 
 
 class FilterModule(object):

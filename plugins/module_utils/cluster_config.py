@@ -33,8 +33,11 @@ def _by_az(subnets):
 
 
 def cluster_spec(vpc_id, private_subnets, public_subnets, admin_arns, public_access_cidrs, service_cidr, kms_key_arn,
-                 log_types, log_retention_days, addons, core, tags):
-    """private_subnets / public_subnets: [{"az": ..., "id": ...}]; core: {instance_type, count, volume_size_gb}."""
+                 log_types, log_retention_days, addons, core, tags, access_entries=None, pod_identity_associations=None):
+    """private_subnets / public_subnets: [{"az": ..., "id": ...}]; core: {instance_type, count, volume_size_gb}.
+
+    access_entries / pod_identity_associations: what later roles add (Karpenter's EC2_LINUX node role entry, the
+    controllers' pod identities), in eksctl's field names."""
     admins = []
     for arn in admin_arns or []:
         arn = principal_arn(arn)
@@ -78,6 +81,9 @@ def cluster_spec(vpc_id, private_subnets, public_subnets, admin_arns, public_acc
     if kms_key_arn:
         spec["secretsEncryption"] = {"keyARN": kms_key_arn}
         spec["managedNodeGroups"][0]["volumeKmsKeyID"] = kms_key_arn
+    spec["accessConfig"]["accessEntries"] += [dict(e) for e in access_entries or []]
+    if pod_identity_associations:
+        spec["iam"] = {"podIdentityAssociations": [dict(a) for a in pod_identity_associations]}
     for name in addons:
         addon = {"name": name}
         if name in ADDON_IDENTITIES:

@@ -68,3 +68,14 @@ def test_admins_deduplicated_and_sessions_become_roles():
     assert "secretsEncryption" not in spec
     group = spec["managedNodeGroups"][0]
     assert group["disableIMDSv1"] is True and group["disablePodIMDS"] is True and group["privateNetworking"] is True
+
+
+def test_later_roles_add_entries_and_pod_identities(validator):
+    node = {"principalARN": "arn:aws:iam::123456789012:role/local-karpenter-node", "type": "EC2_LINUX"}
+    assoc = {"namespace": "karpenter", "serviceAccountName": "karpenter", "roleARN": "arn:aws:iam::123456789012:role/local-karpenter"}
+    spec = C.cluster_spec("vpc-1", [{"az": "a", "id": "subnet-1"}], [], ["arn:aws:iam::123456789012:role/Admin"], ["0.0.0.0/0"],
+                          "172.20.0.0/16", "", ["api"], 30, ["coredns"], {"instance_type": "t3a.large", "count": 2, "volume_size_gb": 50},
+                          {}, [node], [assoc])
+    assert spec["accessConfig"]["accessEntries"][-1] == node
+    assert spec["iam"] == {"podIdentityAssociations": [assoc]}
+    assert not list(validator.iter_errors(E.render_config("local", "us-east-1", "1.34", spec)))
