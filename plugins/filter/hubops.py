@@ -9,6 +9,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.hubops.eks.plugins.module_utils import charts as _charts
+from ansible_collections.hubops.eks.plugins.module_utils import karpenter as _karpenter
 from ansible_collections.hubops.eks.plugins.module_utils.cluster_config import cluster_spec as _cluster_spec
 from ansible_collections.hubops.eks.plugins.module_utils.naming import deployment_tags as _deployment_tags
 from ansible_collections.hubops.eks.plugins.module_utils.network import SubnetPlanError
@@ -54,9 +56,32 @@ def cluster_spec(vpc_id, private_subnets, public_subnets, admin_arns, public_acc
                          log_types, log_retention_days, addons, core, tags, access_entries, pod_identity_associations)
 
 
+def chart_source(key, charts=None, charts_dir=None):
+    try:
+        return _charts.chart_source(key, charts, charts_dir)
+    except _charts.ChartSourceError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def mirror_image(repository, registries=None):
+    return _charts.mirror_image(repository, registries)
+
+
+def karpenter_pools(groups, shared_pools=None, defaults=None):
+    try:
+        return _karpenter.pools_from_inventory(groups, shared_pools, defaults)
+    except _karpenter.PoolSpecError as exc:
+        raise AnsibleFilterError("Invalid node pools: %s" % exc)
+
+
+def karpenter_policies(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition="aws"):
+    return _karpenter.controller_policies(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
+        return {"chart_source": chart_source, "mirror_image": mirror_image, "karpenter_pools": karpenter_pools,
+                "karpenter_policies": karpenter_policies, "deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
                 "private_route_tables": private_route_tables,
                 "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,
                 "cluster_spec": cluster_spec}

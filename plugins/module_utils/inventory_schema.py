@@ -18,6 +18,8 @@ import json
 import re
 import traceback
 
+from ansible_collections.hubops.eks.plugins.module_utils.karpenter import PoolSpecError
+from ansible_collections.hubops.eks.plugins.module_utils.karpenter import pools_from_inventory
 from ansible_collections.hubops.eks.plugins.module_utils.naming import DNS_LABEL_RE
 from ansible_collections.hubops.eks.plugins.module_utils.network import MAX_AZ_COUNT
 from ansible_collections.hubops.eks.plugins.module_utils.network import SubnetPlanError
@@ -85,6 +87,8 @@ PATTERNS = {
     "email": (r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "must be an e-mail address", "ops@example.org"),
     "github_team": (r"^[A-Za-z0-9-]+:[A-Za-z0-9._-]+$", "must be <organisation>:<team-slug>", "dandi:neuro"),
     "duration": (r"^([0-9]+[smh])+$|^Never$", "must be a duration like 30s, 15m, 720h, or Never", "720h"),
+    "ami_alias": (r"^(al2023|al2|bottlerocket|windows2019|windows2022)@(latest|v[0-9]+(\.[0-9]+)*)$",
+                  "must be <family>@<version>, pinned", "al2023@v20261020"),
 }
 _PATTERN_HELP = dict((regex, (what, example)) for regex, what, example in PATTERNS.values())
 
@@ -175,12 +179,30 @@ def _nodepool_properties():
         "gpu_limit": _int("Most GPUs the pool may run at once.", minimum=0),
         "volume_size_gb": _int("Root volume size of each node, GiB.", minimum=20),
         "consolidate_after": _str("How long a node stays empty or underused before Karpenter removes it.", "duration"),
-        "expire_after": _str("Node lifetime before Karpenter replaces it (patching).", "duration"),
+        "expire_after": _str("Node lifetime before Karpenter replaces it (patching); default Never. Anything else needs "
+                             "termination_grace_period, because expiry ignores do-not-disrupt.", "duration"),
+        "termination_grace_period": _str("Longest a user's server may hold an expiring or drained node.", "duration"),
+        "consolidation": _enum("When Karpenter removes nodes: WhenEmpty (default; never moves a running server) or "
+                               "WhenEmptyOrUnderutilized.", ["WhenEmpty", "WhenEmptyOrUnderutilized"]),
+        "weight": _int("Priority among pools that fit a pod; higher is tried first.", minimum=1, maximum=100),
+        "labels": _map("Extra node labels (not in the kubernetes.io, k8s.io or karpenter.sh domains).", _str("A label value.")),
+        "taints": _list("Extra node taints.", _obj("A taint.", {
+            "key": _str("Taint key."),
+            "value": _str("Taint value."),
+            "effect": _enum("Taint effect.", ["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+        }, required=["key", "effect"])),
+        "tags": _map("Extra tags on the pool's instances, volumes and launch templates.", _str("A tag value.", maxLength=256)),
+        "ami_alias": _str("EKS-optimised AMI, pinned: <family>@<version> (default hubops_karpenter.ami_alias).",
+                          "ami_alias"),
     }
 
 
 def _nodepool_spec(description):
-    return _obj(description, _nodepool_properties())
+    props = {"name": _str("Pool name (default: the group's name).", "dns_label"),
+             "shared": _str("Run the group on this hubops_nodepools pool instead of an own one (alone, no other keys).",
+                            "dns_label")}
+    props.update(_nodepool_properties())
+    return _obj(description, props)
 
 
 def _shared_nodepool():
@@ -333,6 +355,13 @@ SCHEMA = {
         "hubops_image_allowlist": _list("Registries or repository prefixes users' images may come from.", _str("An image prefix.")),
         "hubops_image_registries": _map("Registry mirrors: upstream registry -> mirror prefix (internet-restricted sites).",
                                         _str("A mirror prefix.")),
+        "hubops_charts_dir": _str("Directory holding charts by key (<dir>/karpenter ...), used for every chart hubops_charts "
+                                  "does not name: a local mirror for internet-restricted sites, the reference charts in tests."),
+        "hubops_karpenter": _obj("Karpenter settings shared by every pool.", {
+            "ami_alias": _str("EKS-optimised AMI of the nodes, pinned (<family>@<version>); raise it after trying a new "
+                              "AMI on a test deployment.", "ami_alias"),
+            "controller_replicas": _int("Controller replicas (on the core nodes).", minimum=1, maximum=5),
+        }),
         "hubops_charts": _map("Chart sources by chart key (jupyterhub, karpenter, ...): repo/name/version or path.", _chart_ref()),
         "hubops_services": _map("Optional services beside the hub (dask-gateway, ...), by chart key.", _obj("A service.", {
             "enabled": _bool("Install it.", True),
@@ -745,6 +774,19 @@ def _profile_problems(gindex, group, pools):
     return errors
 
 
+def rule_nodepools(inv):
+    """What Karpenter's CRD would refuse, and group pools that clash with or point at shared pools."""
+    groups = [g for _i, g in _items(inv.get("hubops_groups"))]
+    shared = [p for _i, p in _items(inv.get("hubops_nodepools"))]
+    if not all(isinstance(x, dict) for x in groups + shared):
+        return [], []
+    try:
+        pools_from_inventory(groups, shared)
+    except PoolSpecError as exc:
+        return [_problem(field, message, fix) for field, message, fix in exc.problems], []
+    return [], []
+
+
 def rule_auth(inv):
     auth = _dict(_dict(inv.get("hubops_hub")).get("auth"))
     kind = auth.get("type")
@@ -879,7 +921,7 @@ def rule_placeholders(inv):
     return errors, []
 
 
-RULES = (rule_placeholders, rule_vpc_cidr, rule_service_cidr, rule_public_access_cidrs, rule_byo_subnets, rule_names,
+RULES = (rule_placeholders, rule_vpc_cidr, rule_service_cidr, rule_public_access_cidrs, rule_byo_subnets, rule_names, rule_nodepools,
          rule_auth, rule_hub_domain, rule_group_members, rule_charts, rule_tags, rule_nat, rule_images, rule_teardown_confirm)
 
 

@@ -16,9 +16,11 @@ TAG_MANAGED_BY = "hubops:managed-by"
 MANAGED_BY = "hubops.eks"
 
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_MANAGED_BY_VALUE = "hubops"
 LABEL_DEPLOYMENT = "hubops.io/deployment"
 LABEL_GROUP = "hubops.io/group"
 LABEL_PROFILE = "hubops.io/profile"
+LABEL_POOL = "hubops.io/pool"
 USER_POOL_TAINT = {"key": "hub.jupyter.org/dedicated", "value": "user", "effect": "NoSchedule"}
 
 DNS_LABEL_RE = re.compile(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")

@@ -256,7 +256,7 @@ class OrphanSweep:
         }
 
 
-def run_check(sweep, check, func, *args):
+def _run_check(sweep, check, func, *args):
     """Run one lister; an API the endpoint lacks becomes a `skipped_checks` entry, any other failure propagates."""
     try:
         func(*args)
@@ -722,11 +722,17 @@ def drop_gone_efs(client, sweep, rtype):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def sweep_orphans(client_for, deployment, cluster_name, name_prefix, region):
-    """Run every check against `client_for(service)` clients; return the module's result dict."""
+def sweep_orphans(client_for, deployment, cluster_name, name_prefix, region, only=None):
+    """Run every check (or only those named in `only`) against `client_for(service)` clients; return the module's
+    result dict."""
     identity = caller_identity(client_for("sts"))
     sweep = OrphanSweep(deployment, cluster_name, name_prefix, region=region, account_id=identity["Account"],
                         partition=identity["Arn"].split(":")[1])
+
+    def run_check(sweep, name, *args):  # pylint: disable=redefined-outer-name
+        if only and name.split(" ")[0] not in only:
+            return
+        _run_check(sweep, name, *args)
 
     run_check(sweep, "tagging", check_tagged, client_for("resourcegroupstaggingapi"), sweep)
     iam = client_for("iam")

@@ -59,6 +59,12 @@ options:
       - The prefix of the deployment's resource names, for the checks that go by name.
       - Defaults to C(<deployment>-).
     type: str
+  checks:
+    description:
+      - Run only these checks (their names as in RV(skipped_checks), e.g. C(ec2:launch-template), C(ec2:instance));
+        default all. The karpenter role uses it to find Karpenter's launch templates and instances at teardown.
+    type: list
+    elements: str
 notes:
   - Needs read access only, for C(tag:GetResources), C(sts:GetCallerIdentity), and the C(List*)/C(Describe*) calls
     of IAM, EKS, Route53, EventBridge, Budgets, CloudFormation, CloudWatch Logs, SQS, EC2, Elastic Load Balancing,
@@ -203,6 +209,7 @@ def main():
         deployment=dict(type="str", required=True),
         cluster_name=dict(type="str"),
         name_prefix=dict(type="str"),
+        checks=dict(type="list", elements="str"),
     )
     module = AnsibleHubopsModule(argument_spec=argument_spec, supports_check_mode=True)
 
@@ -218,7 +225,8 @@ def main():
         return clients[service]
 
     try:
-        result = sweep_orphans(client_for, deployment, cluster_name, name_prefix, module.region)
+        result = sweep_orphans(client_for, deployment, cluster_name, name_prefix, module.region,
+                               only=module.params["checks"])
     except AnsibleOrphansError as e:
         module.fail_json_aws_error(e)
     module.exit_json(changed=False, **result)

@@ -60,6 +60,8 @@ options:
     description:
       - Only read the cluster and check that O(version) is reachable from what runs (no downgrade); change nothing.
       - The preflight role uses this to refuse a downgrade before any other role changes anything.
+      - When O(kubeconfig) is given, the cluster exists and the file does not, the kubeconfig is written (a local file;
+        no AWS change). Teardown uses this to reach a cluster from a machine that did not create it.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -308,6 +310,8 @@ def converge(module, runner, params):
         if before and params["state"] == "present":
             E.upgrade_steps(before.get("Version"), version)
         result["cluster"] = result["before"] = summarize(before)
+        if before and kubeconfig:
+            conv.write_kubeconfig()  # a local file only: teardown reaches a cluster this machine has no kubeconfig for
         return conv, result
     if params["state"] == "absent":
         if before:

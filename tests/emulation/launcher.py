@@ -155,6 +155,23 @@ def _apply_patches() -> None:
     eks_models.EKSBackend.create_cluster = create_cluster
     eks_models.EKSBackend.delete_cluster = delete_cluster
 
+    # 7. EC2 tag-key / tag-value filters with several values: AWS matches a resource carrying ANY of them; moto's
+    #    generic filter wants the resource's keys to be a subset or superset of the values, so a sweep for launch
+    #    templates tagged karpenter.k8s.aws/cluster OR hubops:deployment finds none of Karpenter's.
+    import fnmatch
+
+    from moto.ec2 import utils as ec2_utils
+
+    original_is_filter_matching = ec2_utils.is_filter_matching
+
+    def is_filter_matching(obj, _filter, filter_value):
+        if _filter in ("tag-key", "tag-value") and isinstance(filter_value, list) and len(filter_value) > 1:
+            values = obj.get_filter_value(_filter) or []
+            return any(fnmatch.fnmatch(value, pattern) for value in values for pattern in filter_value)
+        return original_is_filter_matching(obj, _filter, filter_value)
+
+    ec2_utils.is_filter_matching = is_filter_matching
+
     # 6. EKS add-ons, access entries, pod identity associations and version upgrades (see eks_extras.py).
     import eks_extras
 
