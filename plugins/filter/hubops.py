@@ -74,14 +74,14 @@ def karpenter_pools(groups, shared_pools=None, defaults=None):
         raise AnsibleFilterError("Invalid node pools: %s" % exc)
 
 
-def karpenter_policies(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition="aws"):
-    return _karpenter.controller_policies(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition)
+def karpenter_controller_policy(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition="aws"):
+    return _karpenter.controller_policy(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition)
 
 
 class FilterModule(object):
     def filters(self):
         return {"chart_source": chart_source, "mirror_image": mirror_image, "karpenter_pools": karpenter_pools,
-                "karpenter_policies": karpenter_policies, "deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
+                "karpenter_controller_policy": karpenter_controller_policy, "deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
                 "private_route_tables": private_route_tables,
                 "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,
                 "cluster_spec": cluster_spec}

@@ -517,6 +517,16 @@ def controller_policies(cluster, region, account, node_role_arn, queue_arn, inst
     return dict((name, {"Version": "2012-10-17", "Statement": copy.deepcopy(statements)}) for name, statements in docs.items())
 
 
+MANAGED_POLICY_MAX_CHARS = 6144
+
+
+def controller_policy(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition="aws"):
+    """The six parts of controller_policies() as one managed policy document (one policy to create, attach and read
+    back on every run instead of six). About 5,000 characters for the longest names, under IAM's 6,144."""
+    parts = controller_policies(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition)
+    return {"Version": "2012-10-17", "Statement": [st for name in sorted(parts) for st in parts[name]["Statement"]]}
+
+
 # EventBridge rules that feed the interruption queue: kind (rule name suffix) -> event pattern. The same five as
 # upstream's getting-started CloudFormation template.
 INTERRUPTION_RULES = {

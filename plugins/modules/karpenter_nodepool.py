@@ -32,7 +32,7 @@ options:
   pools:
     description:
       - Compact pool specs. Keys C(name) (required; NodePool and EC2NodeClass name), C(group) (node label
-        C(hubops.io/group), tag C(hubops:group)), C(capacity) (default C([spot, on-demand]): spot first, on-demand
+        C(hubops.io/group), tag C(hubops:group)), C(capacity) (default C([spot, on-demand]), spot first with on-demand
         fallback), C(families) (categories such as C(m) or families such as C(m7i)), C(sizes), C(instance_types)
         (exact types, instead of families and sizes), C(arch) (default C([amd64])), C(gpu) (C({count, name}); adds the
         C(nvidia.com/gpu) taint), C(cpu_limit), C(memory_limit), C(gpu_limit), C(volume_size_gb) (default 100, gp3,

@@ -269,8 +269,8 @@ def test_nodeclass_without_ctx_tags():
 
 
 def test_defaults_fill_unset_keys_only():
-    nodepool, nodeclass = build({"name": "a", "volume_size_gb": 50}, defaults={"ami_alias": "al2023@v20250101", "volume_size_gb": 200,
-                                                                           "cpu_limit": 32})
+    defaults = {"ami_alias": "al2023@v20250101", "volume_size_gb": 200, "cpu_limit": 32}
+    nodepool, nodeclass = build({"name": "a", "volume_size_gb": 50}, defaults=defaults)
     assert nodeclass["spec"]["amiSelectorTerms"] == [{"alias": "al2023@v20250101"}]
     assert nodeclass["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "50Gi"
     assert nodepool["spec"]["limits"] == {"cpu": "32"}
@@ -744,3 +744,14 @@ def test_interruption_rules_match_upstream():
                       for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
     ours = sorted((r["source"], r["detail-type"]) for r in K.INTERRUPTION_RULES.values())
     assert ours == upstream
+
+
+def test_combined_controller_policy_fits_one_managed_policy_for_the_longest_names():
+    name = "a" * 32
+    doc = K.controller_policy(name, "ap-southeast-2", "123456789012", "arn:aws:iam::123456789012:role/%s-karpenter-node" % name,
+                              "arn:aws:sqs:ap-southeast-2:123456789012:%s-karpenter" % name,
+                              "arn:aws:iam::123456789012:instance-profile/%s-karpenter-node" % name)
+    parts = K.controller_policies(name, "ap-southeast-2", "123456789012", "r", "q", "p")
+    assert len(doc["Statement"]) == sum(len(p["Statement"]) for p in parts.values())
+    assert len({st["Sid"] for st in doc["Statement"]}) == len(doc["Statement"])
+    assert len(json.dumps(doc, separators=(",", ":"))) < K.MANAGED_POLICY_MAX_CHARS

@@ -414,8 +414,9 @@ def test_delete_only_nodeclass_left():
 
 
 def test_build_manifests_names_every_problem():
-    module = FakeModule(pools=[{"name": "a", "capacity": ["cheap"]}, {"name": "Bad"}, {"name": "ok"}, {"name": "ok", "weight": 5},
-                              {"name": "x", "gpu_limit": 2, "weight": 0}])
+    pools = [{"name": "a", "capacity": ["cheap"]}, {"name": "Bad"}, {"name": "ok"}, {"name": "ok", "weight": 5},
+             {"name": "x", "gpu_limit": 2, "weight": 0}]
+    module = FakeModule(pools=pools)
     with pytest.raises(FailJson) as err:
         M.build_manifests(module)
     found = [p["field"] for p in err.value.kwargs["problems"]]
