@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hubops.eks.plugins.module_utils import charts as _charts
+from ansible_collections.hubops.eks.plugins.module_utils import costs as _costs
 from ansible_collections.hubops.eks.plugins.module_utils import karpenter as _karpenter
 from ansible_collections.hubops.eks.plugins.module_utils.cluster_config import cluster_spec as _cluster_spec
 from ansible_collections.hubops.eks.plugins.module_utils.naming import deployment_tags as _deployment_tags
@@ -78,9 +79,17 @@ def karpenter_controller_policy(cluster, region, account, node_role_arn, queue_a
     return _karpenter.controller_policy(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition)
 
 
+def budgets(deployment, groups=None, total=None):
+    return _costs.budgets(deployment, groups, total)
+
+
+def budget_prefix(deployment):
+    return _costs.budget_prefix(deployment)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"chart_source": chart_source, "mirror_image": mirror_image, "karpenter_pools": karpenter_pools,
+        return {"budgets": budgets, "budget_prefix": budget_prefix, "chart_source": chart_source, "mirror_image": mirror_image, "karpenter_pools": karpenter_pools,
                 "karpenter_controller_policy": karpenter_controller_policy, "deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
                 "private_route_tables": private_route_tables,
                 "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,

@@ -85,6 +85,8 @@ PATTERNS = {
     "hostname": (r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", "must be a lowercase DNS name",
                  "hub.example.org"),
     "email": (r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "must be an e-mail address", "ops@example.org"),
+    "notify": (r"^([^@\s:]+@[^@\s]+\.[^@\s]+|arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+)$",
+               "must be an e-mail address or an SNS topic ARN", "ops@example.org"),
     "github_team": (r"^[A-Za-z0-9-]+:[A-Za-z0-9._-]+$", "must be <organisation>:<team-slug>", "dandi:neuro"),
     "duration": (r"^([0-9]+[smh])+$|^Never$", "must be a duration like 30s, 15m, 720h, or Never", "720h"),
     "ami_alias": (r"^(al2023|al2|bottlerocket|windows2019|windows2022)@(latest|v[0-9]+(\.[0-9]+)*)$",
@@ -262,7 +264,8 @@ def _group():
             "monthly_usd": _num("Monthly budget in USD.", exclusiveMinimum=0),
             "thresholds_pct": _list("Alert at these percentages of the budget.",
                                     _int("A percentage.", minimum=1, maximum=1000), minItems=1),
-            "notify": _list("E-mail addresses alerted.", _str("An e-mail address.", "email"), minItems=1),
+            "notify": _list("E-mail addresses or SNS topic ARNs alerted.", _str("An e-mail address or SNS topic ARN.", "notify"),
+                            minItems=1),
         }, required=["monthly_usd"]),
     }, required=["name"])
 
@@ -355,6 +358,13 @@ SCHEMA = {
         "hubops_image_allowlist": _list("Registries or repository prefixes users' images may come from.", _str("An image prefix.")),
         "hubops_image_registries": _map("Registry mirrors: upstream registry -> mirror prefix (internet-restricted sites).",
                                         _str("A mirror prefix.")),
+        "hubops_budget": _obj("AWS Budget for the whole deployment's tagged spend (hubops:deployment).", {
+            "monthly_usd": _num("Monthly budget in USD.", exclusiveMinimum=0),
+            "thresholds_pct": _list("Alert at these percentages of the budget (default 80 and 100).",
+                                    _int("A percentage.", minimum=1, maximum=1000), minItems=1),
+            "notify": _list("E-mail addresses or SNS topic ARNs alerted.", _str("An e-mail address or SNS topic ARN.", "notify"),
+                            minItems=1),
+        }, required=["monthly_usd"]),
         "hubops_charts_dir": _str("Directory holding charts by key (<dir>/karpenter ...), used for every chart hubops_charts "
                                   "does not name: a local mirror for internet-restricted sites, the reference charts in tests."),
         "hubops_karpenter": _obj("Karpenter settings shared by every pool.", {

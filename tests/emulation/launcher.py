@@ -172,6 +172,11 @@ def _apply_patches() -> None:
 
     ec2_utils.is_filter_matching = is_filter_matching
 
+    # 8. Budgets: UpdateBudget and the subscriber calls (see budgets_extras.py).
+    import budgets_extras
+
+    budgets_extras.install()
+
     # 6. EKS add-ons, access entries, pod identity associations and version upgrades (see eks_extras.py).
     import eks_extras
 
