@@ -89,7 +89,8 @@ def budget_prefix(deployment):
 
 class FilterModule(object):
     def filters(self):
-        return {"budgets": budgets, "budget_prefix": budget_prefix, "chart_source": chart_source, "mirror_image": mirror_image, "karpenter_pools": karpenter_pools,
+        return {"budgets": budgets, "budget_prefix": budget_prefix, "chart_source": chart_source, "mirror_image": mirror_image,
+                "karpenter_pools": karpenter_pools,
                 "karpenter_controller_policy": karpenter_controller_policy, "deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
                 "private_route_tables": private_route_tables,
                 "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,
