@@ -248,6 +248,16 @@ def _profile():
     }, required=["name"])
 
 
+def _budget(description):
+    return _obj(description, {
+        "monthly_usd": _num("Monthly budget in USD.", exclusiveMinimum=0),
+        "thresholds_pct": _list("Alert at these percentages of the budget (default 80 and 100).",
+                                _int("A percentage.", minimum=1, maximum=1000), minItems=1),
+        "notify": _list("E-mail addresses or SNS topic ARNs alerted.", _str("An e-mail address or SNS topic ARN.", "notify"),
+                        minItems=1),
+    }, required=["monthly_usd"])
+
+
 def _group():
     return _obj("A group of users with its own resources.", {
         "name": _str("Group name; node label and pod label hubops.io/group, tag hubops:group.", "dns_label"),
@@ -260,13 +270,7 @@ def _group():
             "shared_dir": _bool("Give the group /home/shared/<group> on EFS.", True),
             "scratch_retention_days": _int("Days before files in the shared scratch/ are deleted; 0 keeps them.", minimum=0),
         }),
-        "budget": _obj("AWS Budget for the group's tagged spend.", {
-            "monthly_usd": _num("Monthly budget in USD.", exclusiveMinimum=0),
-            "thresholds_pct": _list("Alert at these percentages of the budget.",
-                                    _int("A percentage.", minimum=1, maximum=1000), minItems=1),
-            "notify": _list("E-mail addresses or SNS topic ARNs alerted.", _str("An e-mail address or SNS topic ARN.", "notify"),
-                            minItems=1),
-        }, required=["monthly_usd"]),
+        "budget": _budget("AWS Budget for the group's tagged spend (hubops:group)."),
     }, required=["name"])
 
 
@@ -358,13 +362,7 @@ SCHEMA = {
         "hubops_image_allowlist": _list("Registries or repository prefixes users' images may come from.", _str("An image prefix.")),
         "hubops_image_registries": _map("Registry mirrors: upstream registry -> mirror prefix (internet-restricted sites).",
                                         _str("A mirror prefix.")),
-        "hubops_budget": _obj("AWS Budget for the whole deployment's tagged spend (hubops:deployment).", {
-            "monthly_usd": _num("Monthly budget in USD.", exclusiveMinimum=0),
-            "thresholds_pct": _list("Alert at these percentages of the budget (default 80 and 100).",
-                                    _int("A percentage.", minimum=1, maximum=1000), minItems=1),
-            "notify": _list("E-mail addresses or SNS topic ARNs alerted.", _str("An e-mail address or SNS topic ARN.", "notify"),
-                            minItems=1),
-        }, required=["monthly_usd"]),
+        "hubops_budget": _budget("AWS Budget for the whole deployment's tagged spend (hubops:deployment)."),
         "hubops_charts_dir": _str("Directory holding charts by key (<dir>/karpenter ...), used for every chart hubops_charts "
                                   "does not name: a local mirror for internet-restricted sites, the reference charts in tests."),
         "hubops_karpenter": _obj("Karpenter settings shared by every pool.", {
