@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hubops.eks.plugins.module_utils import charts as _charts
 from ansible_collections.hubops.eks.plugins.module_utils import costs as _costs
+from ansible_collections.hubops.eks.plugins.module_utils import hub as _hub
 from ansible_collections.hubops.eks.plugins.module_utils import karpenter as _karpenter
 from ansible_collections.hubops.eks.plugins.module_utils.cluster_config import cluster_spec as _cluster_spec
 from ansible_collections.hubops.eks.plugins.module_utils.naming import deployment_tags as _deployment_tags
@@ -87,6 +88,24 @@ def budget_prefix(deployment):
     return _costs.budget_prefix(deployment)
 
 
+def hub_values(settings):
+    try:
+        return _hub.hub_values(settings)
+    except (_hub.HubValuesError, _karpenter.PoolSpecError) as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def hub_cognito_groups(groups):
+    return _hub.cognito_groups(groups)
+
+
+def hub_secrets(settings):
+    try:
+        return _hub.hub_secrets(settings)
+    except _hub.HubValuesError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
 class FilterModule(object):
     def filters(self):
         return {"budgets": budgets, "budget_prefix": budget_prefix, "chart_source": chart_source, "mirror_image": mirror_image,
@@ -94,4 +113,5 @@ class FilterModule(object):
                 "karpenter_controller_policy": karpenter_controller_policy, "deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
                 "private_route_tables": private_route_tables,
                 "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,
-                "cluster_spec": cluster_spec}
+                "cluster_spec": cluster_spec, "hub_values": hub_values, "hub_secrets": hub_secrets,
+                "hub_cognito_groups": hub_cognito_groups}

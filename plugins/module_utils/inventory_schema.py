@@ -44,10 +44,12 @@ DEFAULT_VPC_CIDR = "10.40.0.0/16"
 VPC_ENDPOINTS = ["s3", "ecr.api", "ecr.dkr", "sts", "ec2", "ssm", "eks", "logs", "elasticloadbalancing", "sqs", "kms", "autoscaling"]
 # Without NAT, nodes reach ECR (images), STS (pod identity) and EC2 (node join, Karpenter) only through these.
 NO_NAT_ENDPOINTS = ["ecr.api", "ecr.dkr", "sts", "ec2"]
-AUTH_TYPES = ["github", "cognito", "oidc", "ldap", "dummy"]
+AUTH_TYPES = ["github", "dandi", "cognito", "oidc", "ldap", "dummy"]
 AUTH_NEEDS = {
     "github": ("client_id", "client_secret"),
-    "cognito": ("client_id", "client_secret"),
+    "dandi": ("client_id", "client_secret"),
+    # The jupyterhub role creates the Cognito user pool and its app client; the client's secret never leaves AWS and the hub.
+    "cognito": (),
     "oidc": ("client_id", "client_secret"),
     "ldap": ("server_address", "bind_dn", "bind_password"),
     "dummy": (),
@@ -55,6 +57,7 @@ AUTH_NEEDS = {
 # Which members.* list each auth type can resolve (users works everywhere).
 AUTH_MEMBER_KEYS = {
     "github": ("github_teams",),
+    "dandi": ("github_teams",),
     "cognito": ("cognito_groups",),
     "oidc": ("oidc_groups",),
     "ldap": ("ldap_groups",),
@@ -280,13 +283,17 @@ def _auth():
         "client_id": _str("OAuth client id (github, cognito, oidc); from the vault."),
         "client_secret": _str("OAuth client secret (github, cognito, oidc); from the vault."),
         "admins": _list("Hub admin user names.", _str("A user name.")),
-        "allowed_organizations": _list("GitHub organisations whose members may log in (github).", _str("An organisation.")),
+        "allowed_organizations": _list("GitHub organisations (or <org>:<team>) whose members may log in (github, dandi).",
+                                       _str("An organisation.")),
+        "allowed_users": _list("User names allowed to log in besides group members.", _str("A user name.")),
+        "groups_claim": _str("Claim holding the user's groups, dotted for nested claims (oidc; default groups)."),
+        "start_tls": _bool("Upgrade the LDAP connection with StartTLS instead of LDAPS (ldap).", False),
         "authorize_url": _str("OIDC authorize endpoint (oidc).", "url"),
         "token_url": _str("OIDC token endpoint (oidc).", "url"),
         "userdata_url": _str("OIDC userinfo endpoint (oidc).", "url"),
         "username_claim": _str("Claim used as the user name (oidc, cognito)."),
         "scope": _list("OAuth scopes requested.", _str("A scope.")),
-        "cognito_domain": _str("Cognito hosted UI domain (cognito)."),
+        "cognito_domain": _str("Cognito hosted UI domain prefix (cognito; default <deployment>-<account id>).", "dns_label"),
         "server_address": _str("LDAP server host name (ldap)."),
         "server_port": _int("LDAP server port (ldap).", minimum=1, maximum=65535),
         "use_ssl": _bool("Use LDAPS (ldap).", True),
@@ -295,9 +302,11 @@ def _auth():
         "user_search_base": _str("Where users are searched (ldap)."),
         "user_attribute": _str("Attribute holding the user name (ldap)."),
         "allow_dummy": _bool("Required to use type dummy, which lets anyone in with any password (tests only).", False),
-        "dandi_api": _obj("Connection to the DANDI archive API.", {
+        "dandi_api": _obj("The DANDI archive check (type dandi, or github with this block): only GitHub users registered "
+                          "in the archive may log in.", {
             "url": _str("DANDI API URL.", "url"),
             "token": _str("DANDI API token; from the vault."),
+            "register_url": _str("Where unregistered users are sent to register.", "url"),
         }),
     }, required=["type"])
 
@@ -382,6 +391,31 @@ SCHEMA = {
             "route53_zone": _str("Route53 hosted zone that holds domain.", "hostname"),
             "certificate_arn": _str("Existing ACM certificate (else one is requested and validated).", "acm_arn"),
             "auth": _auth(),
+            "namespace": _str("Kubernetes namespace of the hub.", "dns_label", default="jupyterhub"),
+            "default_image": _str("Image of profiles that list none (a docker-stacks image by default)."),
+            "start_timeout": _int("Seconds a server may take to start (node from zero + image pull).", minimum=60, default=900),
+            "wait_ready": _bool("Wait for the hub to be ready after an install or upgrade.", True),
+            "placeholders": _obj("Placeholder pods that keep nodes warm (workshops).", {
+                "replicas": _int("Placeholder pods, each the size of a default server; 0 = none.", minimum=0, maximum=500),
+            }),
+            "network": _obj("User servers' network policy: internet yes, instance metadata no, in-cluster only as listed.", {
+                "allow_services": _list("In-cluster services user servers may reach.", _obj("A service.", {
+                    "namespace": _str("Its namespace.", "dns_label"),
+                    "ports": _list("TCP ports.", _int("A port.", minimum=1, maximum=65535)),
+                    "pod_labels": _map("Only pods with these labels.", _str("A label value.")),
+                }, required=["namespace"])),
+            }),
+            "db": _obj("The hub database (sqlite on a volume).", {
+                "size": _str("Volume size.", "quantity"),
+                "storage_class": _str("StorageClass of the volume."),
+                "snapshot_on_upgrade": _bool("Snapshot the volume before a chart version change.", True),
+            }),
+            "image_pull_secrets": _list("Credentials for private registries of user images (ECR needs none: nodes "
+                                        "pull with their role).", _obj("A registry login.", {
+                                            "registry": _str("Registry host."),
+                                            "username": _str("User name; from the vault."),
+                                            "password": _str("Password or token; from the vault."),
+                                        }, required=["registry", "username", "password"])),
             "culling": _obj("Stopping idle servers.", {
                 "enabled": _bool("Cull idle servers.", True),
                 "timeout": _int("Seconds idle before a server is stopped.", minimum=0),
@@ -808,6 +842,13 @@ def rule_auth(inv):
             if _is_secret_path(key):
                 fix = 'Set %s: "{{ vault_%s_%s }}" and define vault_%s_%s in group_vars/all/vault.yml.' % (key, kind, key, kind, key)
             errors.append(_problem(field, "is missing or empty; %s authentication needs it." % kind, fix))
+    if (kind == "dandi" or auth.get("dandi_api")) and not _filled(_dict(auth.get("dandi_api")).get("token")):
+        errors.append(_problem("hubops_hub.auth.dandi_api.token", "is missing or empty; the DANDI registered-user check needs it.",
+                               'Set dandi_api: {token: "{{ vault_dandi_api_token }}"} and define vault_dandi_api_token in '
+                               "group_vars/all/vault.yml."))
+    if auth.get("dandi_api") and kind not in ("github", "dandi"):
+        errors.append(_problem("hubops_hub.auth.dandi_api", "is set but the auth type is %s; the DANDI check works with GitHub "
+                               "logins only." % kind, "Use type: dandi (or github), or remove dandi_api."))
     if kind == "dummy" and auth.get("allow_dummy") is not True:
         errors.append(_problem("hubops_hub.auth.type", "is dummy, which lets anyone log in with any password.",
                                "Use github, cognito, oidc or ldap; for a throwaway test hub set hubops_hub.auth.allow_dummy: true."))
