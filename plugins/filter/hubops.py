@@ -95,6 +95,10 @@ def hub_values(settings):
         raise AnsibleFilterError(str(exc))
 
 
+def hub_files(directory):
+    return _hub.hub_files(directory)
+
+
 def hub_cognito_groups(groups):
     return _hub.cognito_groups(groups)
 
@@ -114,4 +118,4 @@ class FilterModule(object):
                 "private_route_tables": private_route_tables,
                 "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,
                 "cluster_spec": cluster_spec, "hub_values": hub_values, "hub_secrets": hub_secrets,
-                "hub_cognito_groups": hub_cognito_groups}
+                "hub_cognito_groups": hub_cognito_groups, "hub_files": hub_files}

@@ -63,7 +63,7 @@ MEMBER_KEY = {"github": "github_teams", "dandi": "github_teams", "cognito": "cog
 # Non-secret auth settings passed through to the hub as they are.
 AUTH_PASSTHROUGH = ("admins", "allowed_users", "allowed_organizations", "scope", "username_claim", "authorize_url",
                     "token_url", "userdata_url", "groups_claim", "server_address", "server_port", "use_ssl",
-                    "start_tls", "bind_dn", "user_search_base", "user_attribute")
+                    "start_tls", "bind_dn", "user_search_base", "user_attribute", "allowed_groups", "logout_url")
 HUB_EXTRA_CONFIG = """\
 # hubops.eks: authentication and per-group profiles (roles/jupyterhub/files/hubops_hub, mounted beside this file).
 import sys
@@ -185,6 +185,17 @@ def auth_settings(settings):
     return out
 
 
+def hub_files(directory):
+    """{file name: text} of the hub-side Python in `directory` (roles/jupyterhub/files/hubops_hub), for hub.extraFiles."""
+    import os
+    out = {}
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".py"):
+            with open(os.path.join(directory, name)) as handle:
+                out[name] = handle.read()
+    return out
+
+
 def cognito_groups(groups):
     """The Cognito groups the inventory's members.cognito_groups name, for hubops.eks.cognito_user_pool."""
     wanted = {}
@@ -282,7 +293,7 @@ def hub_values(settings):
             "labels": dict(ownership),
             # A changed secret (rotated OAuth secret, new pull credentials) restarts the hub, which reads them at start.
             "annotations": {"hubops.io/secrets-checksum": secrets["checksum"]},
-            "extraFiles": dict(("hubops-%s" % name.replace(".py", "").replace("_", "-"),
+            "extraFiles": dict(("hubops-%s" % name[:-3].strip("_").replace("_", "-"),
                                 {"mountPath": "%s/%s" % (FILES_DIR, name), "stringData": text})
                                for name, text in sorted(files.items())),
             "extraConfig": {"10-hubops": HUB_EXTRA_CONFIG},

@@ -291,6 +291,7 @@ def _auth():
         "authorize_url": _str("OIDC authorize endpoint (oidc).", "url"),
         "token_url": _str("OIDC token endpoint (oidc).", "url"),
         "userdata_url": _str("OIDC userinfo endpoint (oidc).", "url"),
+        "logout_url": _str("Identity provider logout endpoint users are sent to after the hub's logout (oidc).", "url"),
         "username_claim": _str("Claim used as the user name (oidc, cognito)."),
         "scope": _list("OAuth scopes requested.", _str("A scope.")),
         "cognito_domain": _str("Cognito hosted UI domain prefix (cognito; default <deployment>-<account id>).", "dns_label"),
@@ -301,6 +302,8 @@ def _auth():
         "bind_password": _str("Password of bind_dn (ldap); from the vault."),
         "user_search_base": _str("Where users are searched (ldap)."),
         "user_attribute": _str("Attribute holding the user name (ldap)."),
+        "allowed_groups": _list("LDAP group DNs whose members may log in besides the groups' ldap_groups (ldap).",
+                                _str("An LDAP group DN.")),
         "allow_dummy": _bool("Required to use type dummy, which lets anyone in with any password (tests only).", False),
         "dandi_api": _obj("The DANDI archive check (type dandi, or github with this block): only GitHub users registered "
                           "in the archive may log in.", {

@@ -552,6 +552,33 @@ def check_budgets(client, sweep):
                       match="name %s*" % sweep.name_prefix, state_known=True)
 
 
+@OrphansErrorHandler.common_error_handler("list Cognito user pools")
+@AWSRetry.jittered_backoff()
+def list_user_pools(client):
+    return _paginate(client, "list_user_pools", "UserPools", MaxResults=60)
+
+
+@OrphansErrorHandler.list_error_handler("describe a Cognito user pool")
+@AWSRetry.jittered_backoff()
+def describe_user_pool(client, pool_id):
+    return client.describe_user_pool(UserPoolId=pool_id).get("UserPool")
+
+
+def check_user_pools(client, sweep):
+    """Cognito user pools named `<name_prefix>*` that carry our tag (the hub's login, auth type cognito)."""
+    for summary in list_user_pools(client):
+        if not summary.get("Name", "").startswith(sweep.name_prefix):
+            continue
+        pool = describe_user_pool(client, summary["Id"])
+        if pool is None:
+            continue
+        tags = pool.get("UserPoolTags") or {}
+        match = _named(sweep, tags)
+        if match:
+            arn = pool.get("Arn") or sweep.arn("cognito-idp", "userpool/%s" % summary["Id"])
+            sweep.add(arn, tags, match=match, state_known=True)
+
+
 def check_stacks(client, sweep):
     """Stacks tagged ours, and eksctl's `eksctl-<cluster>-*` (DescribeStacks omits DELETE_COMPLETE ones)."""
     eksctl_prefix = "eksctl-%s-" % sweep.cluster_name
@@ -743,6 +770,7 @@ def sweep_orphans(client_for, deployment, cluster_name, name_prefix, region, onl
     run_check(sweep, "route53:hostedzone", check_hosted_zones, client_for("route53"), sweep)
     run_check(sweep, "events:rule", check_event_rules, client_for("events"), sweep)
     run_check(sweep, "budgets:budget", check_budgets, client_for("budgets"), sweep)
+    run_check(sweep, "cognito-idp:userpool", check_user_pools, client_for("cognito-idp"), sweep)
     run_check(sweep, "cloudformation:stack", check_stacks, client_for("cloudformation"), sweep)
     run_check(sweep, "logs:log-group", check_control_plane_logs, client_for("logs"), sweep)
     run_check(sweep, "sqs:queue", check_queues, client_for("sqs"), sweep)

@@ -27,7 +27,8 @@ description:
     covers IAM);
     IAM OIDC providers; EKS clusters (the one named O(cluster_name) always counts);
     Route53 hosted zones tagged with the deployment tag; EventBridge rules and SQS queues named O(name_prefix)*;
-    AWS Budgets named O(name_prefix)*; CloudFormation stacks tagged ours or named C(eksctl-<cluster_name>-*);
+    AWS Budgets named O(name_prefix)*; Cognito user pools named O(name_prefix)* and tagged ours (or untagged);
+    CloudFormation stacks tagged ours or named C(eksctl-<cluster_name>-*);
     the EKS control-plane log group C(/aws/eks/<cluster_name>/cluster);
     EC2 launch templates, instances (not terminated; also C(karpenter.sh/discovery=<cluster_name>)), security groups
     and Elastic IPs; ELBv2 load balancers and target groups and classic load balancers.
@@ -67,8 +68,8 @@ options:
     elements: str
 notes:
   - Needs read access only, for C(tag:GetResources), C(sts:GetCallerIdentity), and the C(List*)/C(Describe*) calls
-    of IAM, EKS, Route53, EventBridge, Budgets, CloudFormation, CloudWatch Logs, SQS, EC2, Elastic Load Balancing,
-    KMS and EFS.
+    of IAM, EKS, Route53, EventBridge, Budgets, Cognito, CloudFormation, CloudWatch Logs, SQS, EC2, Elastic Load
+    Balancing, KMS and EFS.
   - Makes about 25 calls, plus one per IAM role, policy or instance profile whose name matches, per OIDC provider,
     EKS cluster and Route53 hosted zone, per EventBridge rule and SQS queue named O(name_prefix)*, per 20 load
     balancers or target groups, and per KMS key, CloudFormation stack and EFS resource the tagging API reports.

@@ -177,6 +177,12 @@ def _apply_patches() -> None:
 
     budgets_extras.install()
 
+    # 9. Cognito user pools: the tagging calls, and the refusals (MFA without SMS at creation, deleting a pool that has
+    #    a domain) and the UpdateUserPool behaviour of AWS (see cognito_extras.py).
+    import cognito_extras
+
+    cognito_extras.install()
+
     # 6. EKS add-ons, access entries, pod identity associations and version upgrades (see eks_extras.py).
     import eks_extras
 

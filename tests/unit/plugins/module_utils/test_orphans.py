@@ -457,3 +457,19 @@ def test_arns_use_partition_and_account(aws):
     result = aws.sweep()
     assert arns(result["leftovers"]) == ["arn:aws-us-gov:budgets::210987654321:budget/dandi-all"]
     assert orphans.parse_arn(result["leftovers"][0]["arn"])[1] == "budget"
+
+
+def test_cognito_user_pools_by_name_and_tag(aws):
+    aws.page("cognito-idp", "list_user_pools", {"UserPools": [{"Id": "us-east-2_ours", "Name": "dandi-hub"},
+                                                               {"Id": "us-east-2_dev", "Name": "dandi-dev-hub"},
+                                                               {"Id": "us-east-2_else", "Name": "other-hub"}]})
+    pools = {
+        "us-east-2_ours": {"Arn": arn("cognito-idp", "userpool/us-east-2_ours"), "UserPoolTags": {"hubops:deployment": "dandi"}},
+        "us-east-2_dev": {"Arn": arn("cognito-idp", "userpool/us-east-2_dev"), "UserPoolTags": {"hubops:deployment": "dandi-dev"}},
+    }
+    aws("cognito-idp").describe_user_pool.side_effect = lambda UserPoolId: {"UserPool": pools[UserPoolId]}
+
+    result = aws.sweep()
+
+    assert arns(result["leftovers"]) == [arn("cognito-idp", "userpool/us-east-2_ours")]
+    assert aws.pages["cognito-idp"]["list_user_pools"]
