@@ -205,3 +205,41 @@ def test_chart_version_change_snapshots_the_hub_database_first(emulator, tmp_pat
     # Teardown keeps a second snapshot (user data) and says so.
     assert len(ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [volume]}])["Snapshots"]) == 2
     assert get(kubeconfig, "namespace", NS) is None or get(kubeconfig, "namespace", NS)["status"]["phase"] == "Terminating"
+
+
+def test_cognito_login_is_created_wired_into_the_hub_and_removed_by_teardown(emulator):
+    """inventories/local as it is (auth type cognito): the user pool, domain, app client and the groups the inventory
+    names exist in the emulated AWS, the hub reads the client from its Secret, a re-run changes nothing in AWS or the
+    cluster, the client secret never shows in -v output, and teardown removes the pool."""
+    first = emulator.playbook("site.yml", None, "-v")
+    assert first.rc == 0, first.output[-4000:]
+    idp = emulator.client("cognito-idp")
+    pools = [p for p in idp.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "local-hub"]
+    assert len(pools) == 1
+    pool_id = pools[0]["Id"]
+    groups = sorted(g["GroupName"] for g in idp.list_groups(UserPoolId=pool_id)["Groups"])
+    assert groups == ["astro", "bio", "neuro"]
+    clients = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    client = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=clients[0]["ClientId"])["UserPoolClient"]
+    assert client["CallbackURLs"] == ["https://hub.local.example.org/hub/oauth_callback"]
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert client["ClientSecret"] not in first.output
+    kubeconfig = emulator.kubeconfig
+    assert _secret(kubeconfig, "hubops-hub-auth") == {"HUBOPS_OAUTH_CLIENT_ID": client["ClientId"],
+                                                      "HUBOPS_OAUTH_CLIENT_SECRET": client["ClientSecret"]}
+    values = json.loads(subprocess.run([str(BIN / "helm"), "get", "values", "jupyterhub", "-n", NS, "-o", "json", "--kubeconfig",
+                                        str(kubeconfig)], capture_output=True, text=True, check=True).stdout)
+    auth = values["custom"]["hubops"]["auth"]
+    domain = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Domain"]
+    assert auth["type"] == "cognito" and auth["groups_claim"] == "cognito:groups"
+    assert auth["authorize_url"] == "https://%s.auth.us-east-1.amazoncognito.com/oauth2/authorize" % domain
+    assert client["ClientSecret"] not in json.dumps(values)
+
+    again = emulator.playbook("site.yml", None, "-v")
+    assert again.rc == 0 and again.recap["changed"] == 0, [line for line in again.output.splitlines() if line.startswith(("TASK", "changed"))]
+    assert again.stats["mutating"] == 0, again.stats["mutating_actions"]
+    assert client["ClientSecret"] not in again.output
+
+    down = emulator.playbook("teardown.yml", None, *TEARDOWN_CONFIRM)
+    assert down.rc == 0, down.output[-4000:]
+    assert [p for p in idp.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "local-hub"] == []
