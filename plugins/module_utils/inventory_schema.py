@@ -305,12 +305,12 @@ def _auth():
         "allowed_groups": _list("LDAP group DNs whose members may log in besides the groups' ldap_groups (ldap).",
                                 _str("An LDAP group DN.")),
         "allow_dummy": _bool("Required to use type dummy, which lets anyone in with any password (tests only).", False),
-        "dandi_api": _obj("The DANDI archive check (type dandi, or github with this block): only GitHub users registered "
-                          "in the archive may log in.", {
-            "url": _str("DANDI API URL.", "url"),
-            "token": _str("DANDI API token; from the vault."),
-            "register_url": _str("Where unregistered users are sent to register.", "url"),
-        }),
+        "dandi_api": _obj("The DANDI archive check (type dandi, or github with this block): only GitHub users "
+                          "registered in the archive may log in.", {
+                              "url": _str("DANDI API URL.", "url"),
+                              "token": _str("DANDI API token; from the vault."),
+                              "register_url": _str("Where unregistered users are sent to register.", "url"),
+                          }),
     }, required=["type"])
 
 

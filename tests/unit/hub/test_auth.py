@@ -121,15 +121,15 @@ def test_github_settings(config, secrets):
 
 
 def test_github_organizations_replace_the_team_list(config, secrets):
-    _, authenticator, _ = make(config, dict(GITHUB_AUTH, allowed_organizations=["dandi", "other:ops"],
-                                            scope=["read:org", "read:user"]))
+    _cls, authenticator, _config = make(config, dict(GITHUB_AUTH, allowed_organizations=["dandi", "other:ops"],
+                                                     scope=["read:org", "read:user"]))
     assert authenticator.allowed_organizations == {"dandi", "other:ops"}
     assert authenticator.allowed_groups == set()
     assert authenticator.scope == ["read:org", "read:user"]
 
 
 def test_github_team_names_are_lower_cased_for_allowed_groups(config, secrets):
-    _, authenticator, _ = make(config, dict(GITHUB_AUTH, all_member_groups=["DandiArchive:Neuro-Team"]))
+    _cls, authenticator, _config = make(config, dict(GITHUB_AUTH, all_member_groups=["DandiArchive:Neuro-Team"]))
     assert authenticator.allowed_groups == {"dandiarchive:neuro-team"}
 
 
@@ -144,8 +144,8 @@ def test_github_team_must_be_org_colon_team(config, secrets):
 
 
 def test_dandi_settings(config, secrets):
-    cls, authenticator, _ = make(config, dict(GITHUB_AUTH, type="dandi", dandi_api_url="https://api.sandbox.dandiarchive.org",
-                                              dandi_register_url="https://sandbox.dandiarchive.org"))
+    cls, authenticator, _config = make(config, dict(GITHUB_AUTH, type="dandi", dandi_api_url="https://api.sandbox.dandiarchive.org",
+                                                    dandi_register_url="https://sandbox.dandiarchive.org"))
     assert cls is DandiGitHubOAuthenticator
     assert authenticator.dandi_api_token == DANDI_TOKEN
     assert authenticator.dandi_api_url == "https://api.sandbox.dandiarchive.org"
@@ -155,7 +155,7 @@ def test_dandi_settings(config, secrets):
 
 
 def test_cognito_settings(config, secrets):
-    cls, authenticator, _ = make(config, COGNITO_AUTH)
+    cls, authenticator, _config = make(config, COGNITO_AUTH)
     assert cls is GenericOAuthenticator
     assert (authenticator.client_id, authenticator.client_secret) == (CLIENT_ID, CLIENT_SECRET)
     assert authenticator.authorize_url == COGNITO + "/oauth2/authorize"
@@ -177,20 +177,20 @@ def test_cognito_settings(config, secrets):
 def test_cognito_defaults_and_a_full_logout_url(config, secrets):
     auth = {key: value for key, value in COGNITO_AUTH.items() if key not in ("username_claim", "groups_claim")}
     auth["logout_url"] = COGNITO + "/logout?client_id=x&logout_uri=https%3A%2F%2Fexample.org%2F"
-    _, authenticator, _ = make(config, auth)
+    _cls, authenticator, _config = make(config, auth)
     assert authenticator.username_claim == "username"
     assert authenticator.auth_state_groups_key.claim == "cognito:groups"
     assert authenticator.logout_redirect_url == auth["logout_url"]
 
 
 def test_oidc_settings(config, secrets):
-    cls, authenticator, _ = make(config, OIDC_AUTH)
+    cls, authenticator, _config = make(config, OIDC_AUTH)
     assert cls is GenericOAuthenticator
     assert authenticator.username_claim == "preferred_username"
     assert authenticator.auth_state_groups_key == ClaimGroups("realm_access.roles", audience=CLIENT_ID)
     assert authenticator.allowed_groups == {"vision"}
     assert authenticator.logout_redirect_url == ""
-    _, plain, _ = make(config, {key: value for key, value in OIDC_AUTH.items() if key != "groups_claim"})
+    _cls, plain, _config = make(config, {key: value for key, value in OIDC_AUTH.items() if key != "groups_claim"})
     assert plain.auth_state_groups_key.claim == "groups"
 
 
@@ -213,7 +213,7 @@ def test_oidc_scope_needs_openid(config, secrets):
 
 
 def test_ldap_settings(config, secrets):
-    cls, authenticator, _ = make(config, dict(LDAP_AUTH, allowed_groups=["cn=staff,ou=groups,dc=example,dc=org"]))
+    cls, authenticator, _config = make(config, dict(LDAP_AUTH, allowed_groups=["cn=staff,ou=groups,dc=example,dc=org"]))
     assert cls is HubopsLDAPAuthenticator
     assert authenticator.server_address == "ldap.example.org"
     assert authenticator.tls_strategy is TlsStrategy.before_bind and authenticator.server_port == 389
@@ -230,11 +230,11 @@ def test_ldap_settings(config, secrets):
 
 
 def test_ldap_tls_choices(config, secrets):
-    _, ldaps, _ = make(config, dict(LDAP_AUTH, use_ssl=True))
+    _cls, ldaps, _config = make(config, dict(LDAP_AUTH, use_ssl=True))
     assert ldaps.tls_strategy is TlsStrategy.on_connect and ldaps.server_port == 636
-    _, port, _ = make(config, dict(LDAP_AUTH, use_ssl=True, server_port=3269))
+    _cls, port, _config = make(config, dict(LDAP_AUTH, use_ssl=True, server_port=3269))
     assert port.server_port == 3269
-    _, plain, _ = make(config, dict(LDAP_AUTH, start_tls=False))
+    _cls, plain, _config = make(config, dict(LDAP_AUTH, start_tls=False))
     assert plain.tls_strategy is TlsStrategy.insecure
     with pytest.raises(ValueError, match="exclude each other"):
         configure_auth(Config(), hub_config(config, dict(LDAP_AUTH, use_ssl=True, start_tls=True)))
@@ -244,7 +244,7 @@ def test_ldap_tls_choices(config, secrets):
 
 def test_ldap_anonymous_lookup_needs_no_password(config, secrets, monkeypatch):
     monkeypatch.delenv("HUBOPS_LDAP_BIND_PASSWORD")
-    _, authenticator, _ = make(config, {key: value for key, value in LDAP_AUTH.items() if key != "bind_dn"})
+    _cls, authenticator, _config = make(config, {key: value for key, value in LDAP_AUTH.items() if key != "bind_dn"})
     assert authenticator.lookup_dn_search_user is None and authenticator.lookup_dn_search_password is None
 
 
@@ -255,11 +255,11 @@ def test_ldap_required_settings(config, secrets, missing):
 
 
 def test_dummy_settings(config, secrets):
-    cls, authenticator, _ = make(config, {"type": "dummy", "admins": ["alice"]})
+    cls, authenticator, _config = make(config, {"type": "dummy", "admins": ["alice"]})
     assert cls is DummyAuthenticator
     assert authenticator.admin_users == {"alice"} and authenticator.allow_all is True
     assert authenticator.manage_groups is False
-    _, restricted, _ = make(config, {"type": "dummy", "allowed_users": ["bob"]})
+    _cls, restricted, _config = make(config, {"type": "dummy", "allowed_users": ["bob"]})
     assert restricted.allowed_users == {"bob"} and restricted.allow_all is False
 
 
@@ -317,7 +317,7 @@ def test_not_a_mapping_is_refused(secrets):
 
 def test_settings_of_another_type_are_ignored_with_a_warning(config, secrets, caplog):
     caplog.set_level(logging.WARNING)
-    _, authenticator, _ = make(config, dict(COGNITO_AUTH, allowed_organizations=["dandi"], bind_dn="cn=x"))
+    _cls, authenticator, _config = make(config, dict(COGNITO_AUTH, allowed_organizations=["dandi"], bind_dn="cn=x"))
     assert "auth type cognito ignores allowed_organizations, bind_dn" in caplog.text
     assert not hasattr(authenticator, "allowed_organizations")
 
@@ -346,7 +346,7 @@ def test_github_team_groups():
 
 
 def test_github_groups_through_get_user_groups(config, secrets):
-    _, authenticator, _ = make(config, GITHUB_AUTH)
+    _cls, authenticator, _config = make(config, GITHUB_AUTH)
     state = {"github_user": {"login": "dave"}, "teams": [gh_team("dandi", "neuro"), gh_team("dandi", "ops")]}
     assert run(lambda: authenticator.get_user_groups(state)) == {"dandi:neuro", "dandi:ops"}
 
@@ -356,7 +356,7 @@ def id_token(claims, key="the identity provider signing key (not checked)"):
 
 
 def test_cognito_groups_from_the_id_token_through_get_user_groups(config, secrets):
-    _, authenticator, _ = make(config, COGNITO_AUTH)
+    _cls, authenticator, _config = make(config, COGNITO_AUTH)
     token = id_token({"sub": "1", "aud": CLIENT_ID, "cognito:username": "dave", "cognito:groups": ["neuro"],
                       "exp": int(time.time()) - 7200})  # long expired: still the groups it was issued with
     state = {"id_token": token, "oauth_user": {"sub": "1", "username": "dave", "email": "dave@example.org"}}
@@ -369,7 +369,7 @@ def test_cognito_groups_from_the_id_token_through_get_user_groups(config, secret
 
 
 def test_oidc_nested_claim_through_get_user_groups(config, secrets):
-    _, authenticator, _ = make(config, OIDC_AUTH)
+    _cls, authenticator, _config = make(config, OIDC_AUTH)
     token = id_token({"aud": [CLIENT_ID, "account"], "realm_access": {"roles": ["vision", "offline_access"]}})
     # userinfo without the claim: from the ID token
     state = {"id_token": token, "oauth_user": {"preferred_username": "dave"}}
@@ -409,7 +409,7 @@ class FakeIdP:
         class Base(web.RequestHandler):
             def token(self):
                 header = self.request.headers.get("Authorization", "")
-                kind, _, value = header.partition(" ")
+                kind, _sep, value = header.partition(" ")
                 return value if kind.lower() == "bearer" else None
 
             def prepare(self):
@@ -565,7 +565,7 @@ def github_config(config):
 
 
 def github_authenticator(config, fake, **auth):
-    _, authenticator, _ = make(config, dict(GITHUB_AUTH, **auth))
+    _cls, authenticator, _config = make(config, dict(GITHUB_AUTH, **auth))
     authenticator.github_url = fake.url  # GitHub Enterprise-style URLs: token and API on the fake
     assert authenticator.github_api == fake.url + "/api/v3"
     return authenticator
@@ -583,7 +583,7 @@ def test_github_login_gives_team_groups_and_their_profiles(config, secrets):
             # three teams over two pages: the pagination GitHubOAuthenticator follows
             fake.github_login("c1", "Dave", [gh_team("dandi", "neuro"), gh_team("other", "x"), gh_team("Dandi", "vision")])
             both = await authenticator.get_authenticated_user(CallbackHandler("c1"), None)
-            pages = [path for _, path in fake.requests].count("/api/v3/user/teams")
+            pages = [path for _method, path in fake.requests].count("/api/v3/user/teams")
             fake.github_login("c2", "Frank", [gh_team("dandi", "neuro")])
             one = await authenticator.get_authenticated_user(CallbackHandler("c2"), None)
             fake.github_login("c3", "Grace", [gh_team("other", "x")])
@@ -665,7 +665,7 @@ def test_dandi_team_members_skip_the_archive_check(config, secrets):
     async def scenario():
         async with fake_idp() as fake:
             # an archive nobody listens on: a DANDI check would answer 503
-            _, authenticator, _ = make(config, dict(GITHUB_AUTH, type="dandi", dandi_api_url="http://127.0.0.1:9"))
+            _cls, authenticator, _config = make(config, dict(GITHUB_AUTH, type="dandi", dandi_api_url="http://127.0.0.1:9"))
             authenticator.github_url = fake.url
             fake.github_login("c1", "Dave", [gh_team("dandi", "neuro")])
             model = await authenticator.get_authenticated_user(CallbackHandler("c1"), None)
@@ -687,7 +687,7 @@ def test_dandi_team_members_skip_the_archive_check(config, secrets):
 def cognito_authenticator(config, fake, **auth):
     urls = {"authorize_url": fake.url + "/oauth2/authorize", "token_url": fake.url + "/oauth2/token",
             "userdata_url": fake.url + "/oauth2/userInfo", "logout_url": fake.url + "/logout"}
-    _, authenticator, _ = make(config, dict(COGNITO_AUTH, **dict(urls, **auth)))
+    _cls, authenticator, _config = make(config, dict(COGNITO_AUTH, **dict(urls, **auth)))
     return authenticator
 
 
@@ -755,8 +755,8 @@ def test_cognito_refresh_after_expiry_gets_new_groups(config, secrets):
 def test_oidc_login_nested_groups_claim(config, secrets):
     async def scenario():
         async with fake_idp() as fake:
-            _, authenticator, _ = make(config, dict(OIDC_AUTH, authorize_url=fake.url + "/oauth2/authorize",
-                                                    token_url=fake.url + "/oauth2/token", userdata_url=fake.url + "/oauth2/userInfo"))
+            _cls, authenticator, _config = make(config, dict(OIDC_AUTH, authorize_url=fake.url + "/oauth2/authorize",
+                                                             token_url=fake.url + "/oauth2/token", userdata_url=fake.url + "/oauth2/userInfo"))
             fake.oidc_login("c1", {"sub": "1", "preferred_username": "Dave"},
                             {"realm_access": {"roles": ["vision", "default-roles"]}})
             return await authenticator.get_authenticated_user(CallbackHandler("c1"), None)

@@ -460,9 +460,9 @@ def test_arns_use_partition_and_account(aws):
 
 
 def test_cognito_user_pools_by_name_and_tag(aws):
-    aws.page("cognito-idp", "list_user_pools", {"UserPools": [{"Id": "us-east-2_ours", "Name": "dandi-hub"},
-                                                               {"Id": "us-east-2_dev", "Name": "dandi-dev-hub"},
-                                                               {"Id": "us-east-2_else", "Name": "other-hub"}]})
+    listed = [{"Id": "us-east-2_ours", "Name": "dandi-hub"}, {"Id": "us-east-2_dev", "Name": "dandi-dev-hub"},
+              {"Id": "us-east-2_else", "Name": "other-hub"}]
+    aws.page("cognito-idp", "list_user_pools", {"UserPools": listed})
     pools = {
         "us-east-2_ours": {"Arn": arn("cognito-idp", "userpool/us-east-2_ours"), "UserPoolTags": {"hubops:deployment": "dandi"}},
         "us-east-2_dev": {"Arn": arn("cognito-idp", "userpool/us-east-2_dev"), "UserPoolTags": {"hubops:deployment": "dandi-dev"}},
