@@ -12,6 +12,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.hubops.eks.plugins.module_utils import charts as _charts
 from ansible_collections.hubops.eks.plugins.module_utils import costs as _costs
 from ansible_collections.hubops.eks.plugins.module_utils import hub as _hub
+from ansible_collections.hubops.eks.plugins.module_utils import ingress as _ingress
 from ansible_collections.hubops.eks.plugins.module_utils import karpenter as _karpenter
 from ansible_collections.hubops.eks.plugins.module_utils.cluster_config import cluster_spec as _cluster_spec
 from ansible_collections.hubops.eks.plugins.module_utils.naming import deployment_tags as _deployment_tags
@@ -95,6 +96,10 @@ def hub_values(settings):
         raise AnsibleFilterError(str(exc))
 
 
+def lb_controller_policy(cluster, region, account, partition="aws"):
+    return _ingress.lbc_policy(cluster, region, account, partition)
+
+
 def hub_files(directory):
     return _hub.hub_files(directory)
 
@@ -118,4 +123,5 @@ class FilterModule(object):
                 "private_route_tables": private_route_tables,
                 "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,
                 "cluster_spec": cluster_spec, "hub_values": hub_values, "hub_secrets": hub_secrets,
-                "hub_cognito_groups": hub_cognito_groups, "hub_files": hub_files}
+                "hub_cognito_groups": hub_cognito_groups, "hub_files": hub_files,
+                "lb_controller_policy": lb_controller_policy}

@@ -14,7 +14,8 @@ Three outputs, kept apart so no secret ever reaches Helm values, `helm get value
 
 `settings` is one dict the role assembles from hubops_* variables (see roles/jupyterhub/defaults/main.yml):
 deployment, groups, nodepools, image_allowlist, image_registries, hub (hubops_hub), files ({name: text} of
-hubops_hub/*.py), pool_defaults, core_nodegroup, cognito (the cognito_user_pool result, auth type cognito).
+hubops_hub/*.py), pool_defaults, core_nodegroup, cognito (the cognito_user_pool result, auth type cognito),
+ingress (None for no public endpoint, else {mode, certificate_arn, source_ranges, scheme}), tags.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,6 +27,7 @@ import hashlib
 import json
 
 from ansible_collections.hubops.eks.plugins.module_utils.charts import mirror_image
+from ansible_collections.hubops.eks.plugins.module_utils.ingress import proxy_values
 from ansible_collections.hubops.eks.plugins.module_utils.karpenter import pools_from_inventory
 from ansible_collections.hubops.eks.plugins.module_utils.naming import LABEL_DEPLOYMENT, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE
 
@@ -307,8 +309,8 @@ def hub_values(settings):
         "proxy": {
             "chp": {"nodeSelector": dict(core)},
             "traefik": {"nodeSelector": dict(core)},
-            # The hub's public endpoint comes with the ingress/DNS role; until then it is reached by port-forward.
-            "service": {"type": str(hub.get("service_type") or "ClusterIP")},
+            # Without an ingress (no domain) the hub is reached by port-forward; see proxy_values() for NLB / ALB.
+            "service": {"type": "ClusterIP"},
         },
         "singleuser": {
             "image": {"name": image_name, "tag": image_tag},
@@ -341,6 +343,8 @@ def hub_values(settings):
                  "maxAge": int(culling["max_age"]), "users": False, "adminUsers": True},
         "custom": {"hubops": hub_custom(settings)},
     }
+    if settings.get("ingress") is not None:
+        values = deep_merge(values, proxy_values(settings["ingress"], hub.get("domain"), deployment, settings.get("tags")))
     if secrets["pull"]:
         values["singleuser"]["image"]["pullSecrets"] = [PULL_SECRET]
     if not image_tag:

@@ -393,6 +393,15 @@ SCHEMA = {
             "domain": _str("Public host name of the hub.", "hostname"),
             "route53_zone": _str("Route53 hosted zone that holds domain.", "hostname"),
             "certificate_arn": _str("Existing ACM certificate (else one is requested and validated).", "acm_arn"),
+            "create_zone": _bool("Create route53_zone (a subdomain delegated to this deployment) and delete it on teardown.", False),
+            "ingress": _obj("How users reach the hub: an NLB with TLS on 443 (default) or an ALB Ingress.", {
+                "mode": _enum("nlb (TLS offload, port 443 only) or alb (HTTP redirected to HTTPS).", ["nlb", "alb"], default="nlb"),
+                "source_ranges": _list("CIDRs allowed to reach the hub.", _str("An IPv4 CIDR."), minItems=1),
+                "scheme": _enum("internet-facing, or internal for a hub reached over a VPN.", ["internet-facing", "internal"],
+                                default="internet-facing"),
+                "idle_timeout": _int("ALB idle timeout, seconds (websockets).", minimum=60, maximum=4000),
+                "force_dns": _bool("Take over an existing record on the domain that hubops does not own.", False),
+            }),
             "auth": _auth(),
             "namespace": _str("Kubernetes namespace of the hub.", "dns_label", default="jupyterhub"),
             "default_image": _str("Image of profiles that list none (a docker-stacks image by default)."),
@@ -867,6 +876,18 @@ def rule_hub_domain(inv):
     return [], []
 
 
+def rule_hub_tls(inv):
+    hub = _dict(inv.get("hubops_hub"))
+    if _filled(hub.get("domain")) and not _filled(hub.get("route53_zone")) and not _filled(hub.get("certificate_arn")):
+        return [_problem("hubops_hub.domain", "is set, but there is neither a route53_zone to validate a certificate in nor a "
+                         "certificate_arn.", "Set hubops_hub.route53_zone (hubops requests the certificate and keeps DNS "
+                         "pointed at the hub) or hubops_hub.certificate_arn (an ACM certificate for the domain).")], []
+    if hub.get("create_zone") is True and not _filled(hub.get("route53_zone")):
+        return [_problem("hubops_hub.create_zone", "is true but route53_zone is not set.", "Set hubops_hub.route53_zone to "
+                         "the zone to create.")], []
+    return [], []
+
+
 def rule_group_members(inv):
     kind = _dict(_dict(inv.get("hubops_hub")).get("auth")).get("type")
     if kind not in AUTH_MEMBER_KEYS:
@@ -974,7 +995,7 @@ def rule_placeholders(inv):
 
 
 RULES = (rule_placeholders, rule_vpc_cidr, rule_service_cidr, rule_public_access_cidrs, rule_byo_subnets, rule_names, rule_nodepools,
-         rule_auth, rule_hub_domain, rule_group_members, rule_charts, rule_tags, rule_nat, rule_images, rule_teardown_confirm)
+         rule_auth, rule_hub_domain, rule_hub_tls, rule_group_members, rule_charts, rule_tags, rule_nat, rule_images, rule_teardown_confirm)
 
 
 def unknown_keys(inventory):

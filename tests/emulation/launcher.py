@@ -183,6 +183,21 @@ def _apply_patches() -> None:
 
     cognito_extras.install()
 
+    # 10. ACM (hubops.eks.acm_certificate): DNS validation issues a certificate only once its validation CNAMEs are in
+    #     the emulated Route53 zone (moto: after 60 s, records or not); per-name validation records, published after a
+    #     moment; summaries in ListCertificates; InUseBy and ResourceInUseException for elbv2 listeners; idempotency
+    #     tokens as AWS keeps them (see acm_extras.py).
+    import acm_extras
+
+    acm_extras.install()
+
+    # 11. Route53 ChangeResourceRecordSets as AWS does it (hubops.eks.alb_dns): a batch is all or nothing; CREATE of an
+    #     existing set, a DELETE that does not carry the set's current values, and a CNAME beside other records of its
+    #     name are refused; a DELETE removes that one set only (see route53_extras.py).
+    import route53_extras
+
+    route53_extras.install()
+
     # 6. EKS add-ons, access entries, pod identity associations and version upgrades (see eks_extras.py).
     import eks_extras
 
@@ -328,6 +343,10 @@ def stop_kit(state_dir: Path, keep: bool = False) -> bool:
     """Stop the kit of state_dir (k8s_kit.py stop, then any of its pids still alive); remove its dir unless keep.
 
     Return True when there was a kit directory."""
+    # hook: the load balancer controller stand-in (tests/emulation/lbc_standin.py) stops before the kit it watches
+    import lbc_standin
+
+    lbc_standin.stop_process(state_dir)
     kit_dir = _kit_dir(state_dir)
     if not kit_dir.exists():
         return False
@@ -373,7 +392,13 @@ def ensure_kit(port: int, state_dir: Path) -> int:
             return 1
         verb = "started"
     print(f"Kubernetes API server kit {verb}: {server} (kubeconfig {kubeconfig}, log {state_dir / 'k8s-kit.log'})")
-    return 0 if _register_kit(port, kubeconfig) else 1
+    if not _register_kit(port, kubeconfig):
+        return 1
+    # hook: the load balancer controller stand-in (tests/emulation/lbc_standin.py) runs while the kit does
+    import lbc_standin
+
+    print(lbc_standin.start_process(port, state_dir, kubeconfig))
+    return 0
 
 
 # ----------------------------------------------------------------------------------------------- commands

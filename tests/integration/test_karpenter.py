@@ -59,7 +59,15 @@ def kit_with_crds(tmp_path_factory):
     rendered = subprocess.run([str(BIN / "helm"), "template", "karpenter-crd", str(CHARTS / "karpenter-crd")], check=True,
                               capture_output=True, text=True).stdout
     kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=rendered)
-    kubectl(kubeconfig, "wait", "--for=condition=Established", "crd/nodepools.karpenter.sh", "crd/ec2nodeclasses.karpenter.k8s.aws")
+    # `kubectl wait --for=condition` fails at once (instead of waiting) while a new CRD has no conditions yet.
+    deadline = time.monotonic() + 60
+    while True:
+        states = [kubectl(kubeconfig, "get", "crd", name, "-o", 'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+                          check=False).stdout for name in ("nodepools.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws")]
+        if states == ["True", "True"]:
+            break
+        assert time.monotonic() < deadline, "Karpenter CRDs not Established after 60 s: %s" % states
+        time.sleep(0.5)
     yield kubeconfig
     subprocess.run([sys.executable, str(REPO / "tests" / "emulation" / "k8s_kit.py"), "stop", str(state)], check=False,
                    capture_output=True)

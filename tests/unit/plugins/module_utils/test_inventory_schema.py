@@ -156,8 +156,18 @@ def test_internet_restricted_site_passes():
     {"type": "dummy", "allow_dummy": True},
 ])
 def test_each_auth_type_with_its_secrets_passes(auth):
-    inv = with_(LOCAL, hubops_hub={"domain": "hub.example.org", "auth": auth})
+    inv = with_(LOCAL, hubops_hub={"domain": "hub.example.org", "route53_zone": "example.org", "auth": auth})
     assert validate(inv) == ([], [])
+
+
+def test_a_domain_needs_a_zone_or_a_certificate():
+    errors = validate(with_(LOCAL, hubops_hub={"domain": "hub.example.org", "auth": {"type": "dummy", "allow_dummy": True}}))[0]
+    assert [e["field"] for e in errors] == ["hubops_hub.domain"]
+    given = {"domain": "hub.example.org", "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/0f0e",
+             "auth": {"type": "dummy", "allow_dummy": True}}
+    assert validate(with_(LOCAL, hubops_hub=given)) == ([], [])
+    created = {"create_zone": True, "auth": {"type": "dummy", "allow_dummy": True}}
+    assert [e["field"] for e in validate(with_(LOCAL, hubops_hub=created))[0]] == ["hubops_hub.create_zone"]
 
 
 def test_other_variables_are_ignored():
