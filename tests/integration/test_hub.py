@@ -207,10 +207,12 @@ def test_chart_version_change_snapshots_the_hub_database_first(emulator, tmp_pat
     assert get(kubeconfig, "namespace", NS) is None or get(kubeconfig, "namespace", NS)["status"]["phase"] == "Terminating"
 
 
-def test_cognito_login_is_created_wired_into_the_hub_and_removed_by_teardown(emulator):
-    """inventories/local as it is (auth type cognito): the user pool, domain, app client and the groups the inventory
-    names exist in the emulated AWS, the hub reads the client from its Secret, a re-run changes nothing in AWS or the
-    cluster, the client secret never shows in -v output, and teardown removes the pool."""
+def test_local_hub_lifecycle_cognito_login_certificate_and_dns(emulator):
+    """inventories/local as it is (auth type cognito, a domain in a zone hubops creates): the user pool, domain, app
+    client and the groups the inventory names exist in the emulated AWS and the hub reads the client from its Secret;
+    the certificate is issued, the NLB serves TLS on 443 only and the alias points at it; a re-run changes nothing in
+    AWS or the cluster; a recreated Service moves the alias; the client secret never shows in -v output; teardown
+    removes the pool, the load balancer, the certificate and the zone."""
     first = emulator.playbook("site.yml", None, "-v")
     assert first.rc == 0, first.output[-4000:]
     idp = emulator.client("cognito-idp")
@@ -235,11 +237,59 @@ def test_cognito_login_is_created_wired_into_the_hub_and_removed_by_teardown(emu
     assert auth["authorize_url"] == "https://%s.auth.us-east-1.amazoncognito.com/oauth2/authorize" % domain
     assert client["ClientSecret"] not in json.dumps(values)
 
+    # The way in: a DNS-validated certificate, an internet-facing NLB with TLS on 443 only (made by the controller
+    # stand-in from the proxy-public Service), and the alias record on it.
+    acm = emulator.client("acm")
+    certificates = [c for c in acm.list_certificates()["CertificateSummaryList"] if c["DomainName"] == "hub.local.example.org"]
+    assert len(certificates) == 1
+    certificate = acm.describe_certificate(CertificateArn=certificates[0]["CertificateArn"])["Certificate"]
+    assert certificate["Status"] == "ISSUED"
+    elbv2 = emulator.client("elbv2")
+    balancers = elbv2.describe_load_balancers()["LoadBalancers"]
+    assert len(balancers) == 1
+    balancer = balancers[0]
+    tags = {t["Key"]: t["Value"] for t in elbv2.describe_tags(ResourceArns=[balancer["LoadBalancerArn"]])["TagDescriptions"][0]["Tags"]}
+    assert tags["service.k8s.aws/stack"] == "jupyterhub/proxy-public" and tags["elbv2.k8s.aws/cluster"] == "local"
+    assert tags["hubops:deployment"] == "local"
+    assert balancer["Scheme"] == "internet-facing"
+    listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    assert [(l["Port"], l["Protocol"], [c["CertificateArn"] for c in l.get("Certificates", [])]) for l in listeners] == \
+        [(443, "TLS", [certificate["CertificateArn"]])]
+    route53 = emulator.client("route53")
+    zone = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "local.example.org."][0]
+    records = {(r["Name"], r["Type"]): r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]}
+    alias = records[("hub.local.example.org.", "A")]["AliasTarget"]
+    assert alias["DNSName"].rstrip(".").lower() == balancer["DNSName"].lower()
+    assert alias["HostedZoneId"] == balancer["CanonicalHostedZoneId"]
+    assert '"hub_url": "https://hub.local.example.org/"' in first.output
+    assert '"hub_load_balancer": "%s"' % balancer["DNSName"] in first.output
+
     again = emulator.playbook("site.yml", None, "-v")
     assert again.rc == 0 and again.recap["changed"] == 0, [line for line in again.output.splitlines() if line.startswith(("TASK", "changed"))]
     assert again.stats["mutating"] == 0, again.stats["mutating_actions"]
     assert client["ClientSecret"] not in again.output
 
+    # The seed 000 pain: the hub's Service is recreated (here: deleted and created again from its own manifest, a new
+    # object), the controller makes a new load balancer with another name, and the next run moves the alias.
+    service = json.loads(kubectl(kubeconfig, "get", "service", "proxy-public", "-n", NS, "-o", "json").stdout)
+    for key in ("uid", "resourceVersion", "creationTimestamp", "finalizers", "managedFields"):
+        service["metadata"].pop(key, None)
+    service.pop("status", None)
+    for key in ("clusterIP", "clusterIPs"):
+        service["spec"].pop(key, None)
+    kubectl(kubeconfig, "delete", "service", "proxy-public", "-n", NS)
+    subprocess.run([str(BIN / "kubectl"), "--kubeconfig", str(kubeconfig), "create", "-f", "-"], input=json.dumps(service), text=True,
+                   check=True, capture_output=True)
+    moved = emulator.playbook("site.yml", None)
+    assert moved.rc == 0, moved.output[-4000:]
+    new_balancer = elbv2.describe_load_balancers()["LoadBalancers"]
+    assert len(new_balancer) == 1 and new_balancer[0]["DNSName"] != balancer["DNSName"]
+    records = {(r["Name"], r["Type"]): r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]}
+    assert records[("hub.local.example.org.", "A")]["AliasTarget"]["DNSName"].rstrip(".").lower() == new_balancer[0]["DNSName"].lower()
+
     down = emulator.playbook("teardown.yml", None, *TEARDOWN_CONFIRM)
     assert down.rc == 0, down.output[-4000:]
     assert [p for p in idp.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "local-hub"] == []
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == [] and elbv2.describe_target_groups()["TargetGroups"] == []
+    assert [c for c in acm.list_certificates()["CertificateSummaryList"] if c["DomainName"] == "hub.local.example.org"] == []
+    assert [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "local.example.org."] == []
