@@ -253,7 +253,7 @@ def test_local_hub_lifecycle_cognito_login_certificate_and_dns(emulator):
     assert tags["hubops:deployment"] == "local"
     assert balancer["Scheme"] == "internet-facing"
     listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
-    assert [(l["Port"], l["Protocol"], [c["CertificateArn"] for c in l.get("Certificates", [])]) for l in listeners] == \
+    assert [(lsn["Port"], lsn["Protocol"], [c["CertificateArn"] for c in lsn.get("Certificates", [])]) for lsn in listeners] == \
         [(443, "TLS", [certificate["CertificateArn"]])]
     route53 = emulator.client("route53")
     zone = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "local.example.org."][0]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ansible_collections.hubops.eks.plugins.module_utils import hub as H
-from ansible_collections.hubops.eks.plugins.module_utils import ingress as I
+from ansible_collections.hubops.eks.plugins.module_utils import ingress as IN
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 REFERENCE = os.path.abspath(os.path.join(REPO, "..", "shared", "reference"))
@@ -22,16 +22,16 @@ SCHEMA = os.path.join(REFERENCE, "zero-to-jupyterhub-k8s", "values.schema.yaml")
 CHART_VALUES = os.path.join(REFERENCE, "charts", "jupyterhub", "values.yaml")
 
 needs_reference = pytest.mark.skipif(not os.path.isfile(UPSTREAM), reason="../shared/reference is not beside the repo")
-POLICY = I.lbc_policy("dandi", "us-east-2", "123456789012")
+POLICY = IN.lbc_policy("dandi", "us-east-2", "123456789012")
 
 
 @needs_reference
 def test_grants_upstream_actions_minus_the_dropped_ones():
     with open(UPSTREAM) as handle:
-        upstream = I.granted_actions(json.load(handle))
-    ours = I.granted_actions(POLICY)
+        upstream = IN.granted_actions(json.load(handle))
+    ours = IN.granted_actions(POLICY)
     assert ours <= upstream, ours - upstream
-    assert upstream - ours == set(I.DROPPED_ACTIONS)
+    assert upstream - ours == set(IN.DROPPED_ACTIONS)
 
 
 def test_every_tag_condition_names_the_cluster():
@@ -60,7 +60,7 @@ def test_deletes_need_our_cluster_tag():
 
 
 def test_nlb_offloads_tls_on_443_only():
-    values = I.proxy_values({"certificate_arn": "arn:aws:acm:us-east-2:1:certificate/x", "source_ranges": ["192.0.2.0/24"]},
+    values = IN.proxy_values({"certificate_arn": "arn:aws:acm:us-east-2:1:certificate/x", "source_ranges": ["192.0.2.0/24"]},
                             "hub.example.org", "dandi", {"project": "dandi"})
     service = values["proxy"]["service"]
     assert service["type"] == "LoadBalancer" and service["disableHttpPort"] is True
@@ -75,7 +75,7 @@ def test_nlb_offloads_tls_on_443_only():
 
 
 def test_alb_redirects_and_keeps_websockets():
-    values = I.proxy_values({"mode": "alb", "certificate_arn": "arn:c"}, "hub.example.org", "dandi")
+    values = IN.proxy_values({"mode": "alb", "certificate_arn": "arn:c"}, "hub.example.org", "dandi")
     assert values["proxy"]["service"] == {"type": "ClusterIP"}
     ingress = values["ingress"]
     assert ingress["enabled"] and ingress["ingressClassName"] == "alb" and ingress["hosts"] == ["hub.example.org"]
@@ -87,7 +87,7 @@ def test_alb_redirects_and_keeps_websockets():
 
 def test_unknown_mode():
     with pytest.raises(ValueError, match="nlb or alb"):
-        I.proxy_values({"mode": "clb"}, "hub.example.org", "dandi")
+        IN.proxy_values({"mode": "clb"}, "hub.example.org", "dandi")
 
 
 @needs_reference
