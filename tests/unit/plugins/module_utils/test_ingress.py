@@ -61,7 +61,7 @@ def test_deletes_need_our_cluster_tag():
 
 def test_nlb_offloads_tls_on_443_only():
     values = IN.proxy_values({"certificate_arn": "arn:aws:acm:us-east-2:1:certificate/x", "source_ranges": ["192.0.2.0/24"]},
-                            "hub.example.org", "dandi", {"project": "dandi"})
+                             "hub.example.org", "dandi", {"project": "dandi"})
     service = values["proxy"]["service"]
     assert service["type"] == "LoadBalancer" and service["disableHttpPort"] is True
     assert service["loadBalancerSourceRanges"] == ["192.0.2.0/24"]
