@@ -31,6 +31,7 @@ description:
   - Run it on every converge. When the Service or Ingress is recreated and the controller makes a new load balancer,
     the next run moves the alias to it. Only what differs is written, so a re-run with nothing to do changes nothing
     and makes no mutating AWS call.
+  - With O(state=absent) and no such zone, does nothing (there is nowhere our records could be).
   - With O(state=absent), deletes the C(A)/C(AAAA) records of O(domain) and the ownership record, only when the ownership
     record names O(owner); otherwise it leaves everything and warns. The Service need not exist.
   - Reports whether O(domain) already resolves to the load balancer's addresses (a short, non-fatal lookup).
@@ -332,6 +333,8 @@ class Route53(object):
             self.module.fail_json(msg="zone '%s': only a private hosted zone has that name (%s). Fix: give the public zone holding "
                                       "%s, or zone_id to write into the private one on purpose. Nothing was changed."
                                       % (params["zone"], ", ".join(private), params["domain"]))
+        if self.module.params["state"] == "absent":
+            return None  # no zone, so no records of ours to remove
         self.module.fail_json(msg="zone '%s': this account has no public Route53 hosted zone of that name. Fix: set zone to the "
                                   "hosted zone that holds %s (aws route53 list-hosted-zones-by-name), or give zone_id. "
                                   "Nothing was changed." % (params["zone"], params["domain"]))
@@ -669,6 +672,9 @@ class AlbDns(object):
 
     def read(self):
         zone = self.route53.find_zone()
+        if zone is None:
+            self.zone = None
+            return
         self.zone = D.zone_id(zone["Id"])
         zone_name = D.dns_name(zone["Name"])
         self.result.update(zone_id=self.zone, zone_name=zone_name)
@@ -713,6 +719,9 @@ class AlbDns(object):
                                    "after": {"records": [D.record_view(r) for r in after]}}
 
     def absent(self):
+        if self.zone is None:
+            self.result["msg"] = "zone %s does not exist: no records to remove" % self.params["zone"]
+            return
         if not self.claim.ours:
             self.module.warn("Left the records of %s alone: %s." % (self.domain, self.claim.ownership(self.owner_name, self.params["owner"])))
             self.apply([])

@@ -126,7 +126,8 @@ def test_one_group_change_touches_one_pool_and_a_removed_group_loses_its_pool(em
     assert sorted(before) == ["astro", "gpu", "neuro"]
     releases = subprocess.run([str(BIN / "helm"), "--kubeconfig", str(kubeconfig), "list", "-n", "kube-system", "-o", "json"],
                               capture_output=True, text=True, check=True).stdout
-    assert sorted(r["name"] for r in json.loads(releases)) == ["karpenter", "karpenter-crd"]
+    # (kube-system also holds the load balancer controller of the ingress_dns role)
+    assert {"karpenter", "karpenter-crd"} <= {r["name"] for r in json.loads(releases)}
 
     def raise_neuro(groups):
         neuro = next(g for g in groups if g["name"] == "neuro")

@@ -898,3 +898,11 @@ def test_alias_targets():
     assert not D.same_record(dict(read_back, AliasTarget=dict(read_back["AliasTarget"], EvaluateTargetHealth=False)), wanted)
     assert not D.same_record(dict(read_back, SetIdentifier="x", Weight=1), wanted)
     assert not D.same_record({"Name": "hub.example.org.", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "192.0.2.1"}]}, wanted)
+
+
+def test_absent_without_the_zone_is_a_no_op(world):
+    """A second teardown runs after the zone hubops created is gone: no zone, no records of ours, nothing to do."""
+    result = run(world, state="absent", zone="gone.example.org")
+    assert result.get("failed") is not True and result["changed"] is False, result
+    assert "does not exist" in result["msg"]
+    assert world.writes() == []
