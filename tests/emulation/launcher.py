@@ -198,6 +198,21 @@ def _apply_patches() -> None:
 
     route53_extras.install()
 
+    # 12. EFS as AWS does it for hubops.eks.efs_filesystem / efs_access_point (see efs_extras.py).
+    import efs_extras
+
+    efs_extras.install()
+
+    # 13. AWS Backup: backup selections, recovery points, and the errors of AWS (see backup_extras.py).
+    import backup_extras
+
+    backup_extras.install()
+
+    # 14. Amazon Data Lifecycle Manager (DLM), which moto lacks (see dlm_extras.py).
+    import dlm_extras
+
+    dlm_extras.install()
+
     # 6. EKS add-ons, access entries, pod identity associations and version upgrades (see eks_extras.py).
     import eks_extras
 

@@ -39,6 +39,61 @@ def free_port() -> int:
     raise RuntimeError("no free port pair")
 
 
+MODULE_PLAYBOOK = """
+- name: One module
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Run the module under test
+      {module}: "{{{{ module_args }}}}"
+      register: module_result
+      no_log: {no_log}
+      ignore_errors: true  # the test reads the failure from the saved result
+    - name: Save the result
+      ansible.builtin.copy:
+        content: "{{{{ module_result | to_json }}}}"
+        dest: "{{{{ module_out }}}}"
+        mode: "0600"
+      check_mode: false
+"""
+
+
+def run_module(emulator, tmp_path: Path, module: str, args: dict, *extra: str, fails: bool = False,
+               no_log: bool = False, region: str = "us-east-1") -> dict:
+    """Run one module through ansible-playbook against the emulator (its stats reset first) and return the module's
+    result, with ansible's output under "ansible_output". `fails` is whether the module is expected to fail;
+    `no_log` hides the result from ansible's output (the saved result still has it)."""
+    playbook = tmp_path / "module.yml"
+    playbook.write_text(MODULE_PLAYBOOK.format(module=module, no_log="true" if no_log else "false"))
+    out = tmp_path / "result.json"
+    if out.exists():
+        out.unlink()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_", "KUBECONFIG"))}
+    env.update({
+        "PATH": "%s:%s" % (BIN, env.get("PATH", "")),
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / "collections"),
+        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ENDPOINT_URL": emulator.endpoint,
+    })
+    extra_vars = json.dumps({"module_args": args, "module_out": str(out), "ansible_python_interpreter": sys.executable})
+    emulator.reset_stats()
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), str(playbook), "-i", "localhost,", "-c", "local", "-e", extra_vars, *extra],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and out.exists(), output[-4000:]
+    result = json.loads(out.read_text())
+    assert bool(result.get("failed")) is fails, result.get("msg") or result
+    result["ansible_output"] = output
+    return result
+
+
 @dataclass
 class Run:
     rc: int

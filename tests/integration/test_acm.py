@@ -8,71 +8,23 @@ certificate a load balancer uses is not deleted until the load balancer is gone;
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / "collections"
-BIN = Path(sys.executable).parent
-REGION = "us-east-1"
+import harness
+
 DOMAIN = "hub.example.org"
 
-PLAYBOOK = """
-- name: ACM certificate
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Converge the certificate
-      hubops.eks.acm_certificate: "{{ acm_args }}"
-      register: acm
-      ignore_errors: true  # the test reads the failure from the saved result
-    - name: Save the result
-      ansible.builtin.copy:
-        content: "{{ acm | to_json }}"
-        dest: "{{ acm_out }}"
-        mode: "0600"
-      check_mode: false
-"""
 
 ARGS = {"deployment": "acmtest", "domain_name": DOMAIN, "zone": "example.org", "tags": {"project": "acmtest"}, "wait_timeout": 60}
 
 
-def run_module(emulator, tmp_path: Path, args: dict, *extra: str, fail: bool = False) -> dict:
-    """Run the module once (stats reset first); return its result, with ansible's output under "ansible_output"."""
-    playbook = tmp_path / "acm.yml"
-    playbook.write_text(PLAYBOOK)
-    out = tmp_path / "result.json"
-    if out.exists():
-        out.unlink()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_"))}
-    env.update({
-        "PATH": "%s:%s" % (BIN, env.get("PATH", "")),
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
-        "ANSIBLE_LOCALHOST_WARNING": "False",
-        "ANSIBLE_NOCOLOR": "1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ENDPOINT_URL": emulator.endpoint,
-    })
-    extra_vars = json.dumps({"acm_args": args, "acm_out": str(out), "ansible_python_interpreter": sys.executable})
-    emulator.reset_stats()
-    proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(playbook), "-i", "localhost,", "-c", "local", "-e", extra_vars, *extra],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0 and out.exists(), output[-4000:]
-    result = json.loads(out.read_text())
-    assert bool(result.get("failed")) == fail, result.get("msg") or result
-    result["ansible_output"] = output
-    return result
 
+
+
+def run_module(emulator, tmp_path: Path, args: dict, *extra: str, fails: bool = False) -> dict:
+    return harness.run_module(emulator, tmp_path, "hubops.eks.acm_certificate", args, *extra, fails=fails)
 
 def with_(**changes) -> dict:
     args = json.loads(json.dumps(ARGS))
@@ -185,7 +137,7 @@ def test_a_certificate_in_use_is_deleted_once_the_load_balancer_is_gone(emulator
     elbv2.create_listener(LoadBalancerArn=balancer, Protocol="TLS", Port=443, Certificates=[{"CertificateArn": arn}],
                           DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
 
-    refused = run_module(emulator, tmp_path, with_(state="absent", wait_timeout=3), fail=True)
+    refused = run_module(emulator, tmp_path, with_(state="absent", wait_timeout=3), fails=True)
     assert "is still in use by %s after 3 s (wait_timeout)" % balancer in refused["msg"]
     assert certificates(emulator.client("acm")) == [arn] and cnames(emulator, zone_id) != {}
 
@@ -200,7 +152,7 @@ def test_a_certificate_in_use_is_deleted_once_the_load_balancer_is_gone(emulator
 ])
 def test_a_bad_zone_fails_before_any_write(emulator, tmp_path, changes, expected):
     zone_with_example_org(emulator)
-    failed = run_module(emulator, tmp_path, with_(**changes), fail=True)
+    failed = run_module(emulator, tmp_path, with_(**changes), fails=True)
     assert expected in failed["msg"]
     assert emulator.stats()["mutating"] == 0, mutating(emulator)
     assert certificates(emulator.client("acm")) == []

@@ -11,15 +11,15 @@ tests/emulation ignores, so this test makes its load balancers itself whether or
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import harness
+
 REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / "collections"
 BIN = Path(sys.executable).parent
 KIT = REPO.parent / "shared" / "k8s"
 REGION = "us-east-1"
@@ -32,22 +32,6 @@ CONTROLLER_TAGS = {"elbv2.k8s.aws/cluster": "local", "service.k8s.aws/stack": "h
 pytestmark = pytest.mark.skipif(not (KIT / "start").exists() or not (BIN / "kubectl").exists(),
                                 reason="needs the Kubernetes kit in ../shared/k8s and kubectl (make deps)")
 
-PLAYBOOK = """
-- name: Hub DNS
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Point the name at the load balancer
-      hubops.eks.alb_dns: "{{ dns_args }}"
-      register: dns
-      ignore_errors: true  # the test reads the failure from the saved result
-    - name: Save the result
-      ansible.builtin.copy:
-        content: "{{ dns | to_json }}"
-        dest: "{{ dns_out }}"
-        mode: "0600"
-      check_mode: false
-"""
 
 SERVICE = """
 apiVersion: v1
@@ -66,38 +50,11 @@ spec:
 """
 
 
-def run_module(emulator, tmp_path: Path, args: dict, *extra: str, fails: bool = False) -> dict:
-    """Run the module once (stats reset first); return its result, with ansible's output under "ansible_output"."""
-    playbook = tmp_path / "dns.yml"
-    playbook.write_text(PLAYBOOK)
-    out = tmp_path / "result.json"
-    if out.exists():
-        out.unlink()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_", "KUBECONFIG"))}
-    env.update({
-        "PATH": "%s:%s" % (BIN, env.get("PATH", "")),
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
-        "ANSIBLE_LOCALHOST_WARNING": "False",
-        "ANSIBLE_NOCOLOR": "1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ENDPOINT_URL": emulator.endpoint,
-    })
-    extra_vars = json.dumps({"dns_args": args, "dns_out": str(out), "ansible_python_interpreter": sys.executable})
-    emulator.reset_stats()
-    proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(playbook), "-i", "localhost,", "-c", "local", "-e", extra_vars, *extra],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0 and out.exists(), output[-4000:]
-    result = json.loads(out.read_text())
-    assert bool(result.get("failed")) is fails, result.get("msg") or result
-    result["ansible_output"] = output
-    return result
 
+
+
+def run_module(emulator, tmp_path: Path, args: dict, *extra: str, fails: bool = False) -> dict:
+    return harness.run_module(emulator, tmp_path, "hubops.eks.alb_dns", args, *extra, fails=fails)
 
 def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
     proc = subprocess.run([str(BIN / "kubectl"), "--kubeconfig", str(kubeconfig), *args], input=stdin, capture_output=True,

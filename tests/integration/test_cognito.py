@@ -7,38 +7,17 @@ the pool, and a second absent changes nothing."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / "collections"
-BIN = Path(sys.executable).parent
+import harness
+
 REGION = "us-east-1"
 NAME = "cogtest-hub"
 PREFIX = "cogtest-123456789012"
 CALLBACK = "https://hub.example.org/hub/oauth_callback"
 
-PLAYBOOK = """
-- name: Cognito login
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Converge the user pool
-      hubops.eks.cognito_user_pool: "{{ cognito_args }}"
-      register: cognito
-      no_log: true  # the result carries the client secret
-      ignore_errors: true  # the test reads the failure from the saved result
-    - name: Save the result
-      ansible.builtin.copy:
-        content: "{{ cognito | to_json }}"
-        dest: "{{ cognito_out }}"
-        mode: "0600"
-      check_mode: false
-"""
 
 ARGS = {
     "name": NAME,
@@ -50,38 +29,11 @@ ARGS = {
 }
 
 
-def run_module(emulator, tmp_path: Path, args: dict, *extra: str) -> dict:
-    """Run the module once (stats reset first); return its result, with ansible's output under "ansible_output"."""
-    playbook = tmp_path / "cognito.yml"
-    playbook.write_text(PLAYBOOK)
-    out = tmp_path / "result.json"
-    if out.exists():
-        out.unlink()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_"))}
-    env.update({
-        "PATH": "%s:%s" % (BIN, env.get("PATH", "")),
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
-        "ANSIBLE_LOCALHOST_WARNING": "False",
-        "ANSIBLE_NOCOLOR": "1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ENDPOINT_URL": emulator.endpoint,
-    })
-    extra_vars = json.dumps({"cognito_args": args, "cognito_out": str(out), "ansible_python_interpreter": sys.executable})
-    emulator.reset_stats()
-    proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(playbook), "-i", "localhost,", "-c", "local", "-e", extra_vars, *extra],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0 and out.exists(), output[-4000:]
-    result = json.loads(out.read_text())
-    assert not result.get("failed"), result.get("msg")
-    result["ansible_output"] = output
-    return result
 
+
+
+def run_module(emulator, tmp_path: Path, args: dict, *extra: str, fails: bool = False) -> dict:
+    return harness.run_module(emulator, tmp_path, "hubops.eks.cognito_user_pool", args, *extra, fails=fails, no_log=True)
 
 def with_(**changes) -> dict:
     args = json.loads(json.dumps(ARGS))
