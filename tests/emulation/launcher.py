@@ -198,6 +198,19 @@ def _apply_patches() -> None:
 
     route53_extras.install()
 
+    # 15. EBS volumes made from no snapshot: AWS answers SnapshotId "" (amazon.aws.ec2_vol_info reads the key);
+    #     moto leaves it out.
+    from moto.ec2.models import elastic_block_store as ebs_models
+
+    original_volume_init = ebs_models.Volume.__init__
+
+    def volume_init(self, *args, **kwargs):
+        original_volume_init(self, *args, **kwargs)
+        if self.snapshot_id is None:
+            self.snapshot_id = ""
+
+    ebs_models.Volume.__init__ = volume_init
+
     # 12. EFS as AWS does it for hubops.eks.efs_filesystem / efs_access_point (see efs_extras.py).
     import efs_extras
 
