@@ -245,6 +245,12 @@ class OrphanSweep:
             record = dict(self._resources[arn])
             record.pop("_state_known")
             resources.append(record)
+        # The deployment's KMS key stays while data it encrypts is kept (roles/foundations): then it counts with the
+        # data; once no user data is left, an enabled key is a leftover like anything else.
+        if any(r["user_data"] for r in resources):
+            for record in resources:
+                if record["service"] == "kms" and record["type"] == "key":
+                    record["user_data"] = True
         leftovers = [r for r in resources if not r["user_data"]]
         user_data = [r for r in resources if r["user_data"]]
         return {

@@ -53,8 +53,10 @@ def test_converge_rerun_and_teardown(emulator):
     assert "nothing left but kept user data" in down.output
     assert _deployment_vpcs(emulator) == []
     assert emulator.client("eks").list_clusters()["clusters"] == []
+    # the kept user data (EFS, hub database snapshot) is encrypted with the key: it stays until the data goes
     key = emulator.client("kms").describe_key(KeyId="alias/hubops/local")["KeyMetadata"]
-    assert key["KeyState"] == "PendingDeletion"
+    assert key["KeyState"] == "Enabled"
+    assert "KMS key alias/hubops/local kept" in down.output
 
     again = emulator.playbook("teardown.yml", None, *TEARDOWN_CONFIRM)
     assert again.rc == 0 and again.recap["changed"] == 0, again.output[-4000:]

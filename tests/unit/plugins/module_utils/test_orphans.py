@@ -230,6 +230,22 @@ def test_kms_key_pending_deletion_is_gone(aws):
     assert arns(result["leftovers"]) == sorted([disabled, enabled])
 
 
+def test_kms_key_kept_with_user_data_only(aws):
+    key, volume = arn("kms", "key/k-on"), arn("ec2", "volume/vol-home")
+    aws.tagged((key, DEP), (volume, DEP))
+    aws("kms").describe_key.return_value = {"KeyMetadata": {"KeyId": "k-on", "KeyState": "Enabled"}}
+    aws.page("ec2", "describe_volumes", {"Volumes": [{"VolumeId": "vol-home", "State": "available"}]})
+    kept = aws.sweep()
+    assert arns(kept["leftovers"]) == [] and arns(kept["user_data"]) == sorted([key, volume])
+
+
+def test_kms_key_without_user_data_is_a_leftover(aws):
+    key = arn("kms", "key/k-on")
+    aws.tagged((key, DEP))
+    aws("kms").describe_key.return_value = {"KeyMetadata": {"KeyId": "k-on", "KeyState": "Enabled"}}
+    assert arns(aws.sweep()["leftovers"]) == [key]
+
+
 def test_deleted_ec2_resources_are_gone(aws):
     nat_gone, nat_deleting, nat_up = (arn("ec2", "natgateway/nat-%s" % n) for n in ("gone", "deleting", "up"))
     i_term, i_up = arn("ec2", "instance/i-term"), arn("ec2", "instance/i-up")
