@@ -14,6 +14,7 @@ from ansible_collections.hubops.eks.plugins.module_utils import costs as _costs
 from ansible_collections.hubops.eks.plugins.module_utils import hub as _hub
 from ansible_collections.hubops.eks.plugins.module_utils import ingress as _ingress
 from ansible_collections.hubops.eks.plugins.module_utils import karpenter as _karpenter
+from ansible_collections.hubops.eks.plugins.module_utils import storage as _storage
 from ansible_collections.hubops.eks.plugins.module_utils.cluster_config import cluster_spec as _cluster_spec
 from ansible_collections.hubops.eks.plugins.module_utils.naming import deployment_tags as _deployment_tags
 from ansible_collections.hubops.eks.plugins.module_utils.network import SubnetPlanError
@@ -115,6 +116,32 @@ def hub_secrets(settings):
         raise AnsibleFilterError(str(exc))
 
 
+def storage_plan(settings):
+    try:
+        return _storage.storage_plan(settings)
+    except _storage.StorageError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def hub_storage(plan):
+    return _storage.hub_storage(plan)
+
+
+def home_pvc_changes(pvcs, quotas, default_quota):
+    try:
+        return _storage.home_pvc_changes(pvcs, quotas, default_quota)
+    except _storage.StorageError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def refused_quota_changes(previous, quotas, default_quota):
+    return _storage.refused_quota_changes(previous, quotas, default_quota)
+
+
+def kept_home_volumes(volumes, pvs):
+    return _storage.kept_home_volumes(volumes, pvs)
+
+
 class FilterModule(object):
     def filters(self):
         return {"budgets": budgets, "budget_prefix": budget_prefix, "chart_source": chart_source, "mirror_image": mirror_image,
@@ -124,4 +151,6 @@ class FilterModule(object):
                 "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,
                 "cluster_spec": cluster_spec, "hub_values": hub_values, "hub_secrets": hub_secrets,
                 "hub_cognito_groups": hub_cognito_groups, "hub_files": hub_files,
-                "lb_controller_policy": lb_controller_policy}
+                "lb_controller_policy": lb_controller_policy, "storage_plan": storage_plan, "hub_storage": hub_storage,
+                "home_pvc_changes": home_pvc_changes, "refused_quota_changes": refused_quota_changes,
+                "kept_home_volumes": kept_home_volumes}

@@ -15,7 +15,8 @@ Three outputs, kept apart so no secret ever reaches Helm values, `helm get value
 `settings` is one dict the role assembles from hubops_* variables (see roles/jupyterhub/defaults/main.yml):
 deployment, groups, nodepools, image_allowlist, image_registries, hub (hubops_hub), files ({name: text} of
 hubops_hub/*.py), pool_defaults, core_nodegroup, cognito (the cognito_user_pool result, auth type cognito),
-ingress (None for no public endpoint, else {mode, certificate_arn, source_ranges, scheme}), tags.
+ingress (None for no public endpoint, else {mode, certificate_arn, source_ranges, scheme}), tags, storage (the
+storage plan's hub part, module_utils/storage.py `hub_storage`; None leaves the chart's home storage).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,10 +26,12 @@ __metaclass__ = type
 import copy
 import hashlib
 import json
+import os
 
 from ansible_collections.hubops.eks.plugins.module_utils.charts import mirror_image
 from ansible_collections.hubops.eks.plugins.module_utils.ingress import proxy_values
 from ansible_collections.hubops.eks.plugins.module_utils.karpenter import pools_from_inventory
+from ansible_collections.hubops.eks.plugins.module_utils.storage import singleuser_storage
 from ansible_collections.hubops.eks.plugins.module_utils.naming import LABEL_DEPLOYMENT, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE
 
 HUB_DIR = "/usr/local/etc/jupyterhub"
@@ -73,9 +76,12 @@ import sys
 sys.path.insert(0, "%s")
 from hubops_hub.auth import configure_auth  # noqa: E402
 from hubops_hub.profiles import make_profile_list  # noqa: E402
+from hubops_hub.storage import make_pre_spawn_hook  # noqa: E402
 
 configure_auth(c, get_config("custom.hubops"))  # noqa: F821
 c.KubeSpawner.profile_list = make_profile_list(get_config("custom.hubops"))  # noqa: F821
+if get_config("custom.hubops").get("storage"):  # noqa: F821
+    c.KubeSpawner.pre_spawn_hook = make_pre_spawn_hook(get_config("custom.hubops"))  # noqa: F821
 """ % HUB_DIR
 
 
@@ -113,8 +119,6 @@ def hub_custom(settings):
     groups = settings.get("groups") or []
     shared = settings.get("nodepools") or []
     pools = {p["name"]: p for p in pools_from_inventory(groups, shared, settings.get("pool_defaults"))}
-    for pool in shared:
-        pools.setdefault(pool.get("name"), pool)
     hub = settings.get("hub") or {}
     kind = auth_type(hub)
     default_image = hub.get("default_image") or DEFAULT_IMAGE
@@ -149,6 +153,7 @@ def hub_custom(settings):
         "auth": auth_settings(settings),
         "image_allowlist": list(settings.get("image_allowlist") or []),
         "groups": out_groups,
+        "storage": settings.get("storage") or None,
     }
 
 
@@ -189,7 +194,6 @@ def auth_settings(settings):
 
 def hub_files(directory):
     """{file name: text} of the hub-side Python in `directory` (roles/jupyterhub/files/hubops_hub), for hub.extraFiles."""
-    import os
     out = {}
     for name in sorted(os.listdir(directory)):
         if name.endswith(".py"):
@@ -345,6 +349,9 @@ def hub_values(settings):
     }
     if settings.get("ingress") is not None:
         values = deep_merge(values, proxy_values(settings["ingress"], hub.get("domain"), deployment, settings.get("tags")))
+    home = singleuser_storage(settings.get("storage"))
+    if home:
+        values["singleuser"]["storage"] = home
     if secrets["pull"]:
         values["singleuser"]["image"]["pullSecrets"] = [PULL_SECRET]
     if not image_tag:

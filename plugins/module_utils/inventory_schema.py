@@ -26,6 +26,7 @@ from ansible_collections.hubops.eks.plugins.module_utils.network import SubnetPl
 from ansible_collections.hubops.eks.plugins.module_utils.network import is_private_range
 from ansible_collections.hubops.eks.plugins.module_utils.network import overlaps
 from ansible_collections.hubops.eks.plugins.module_utils.network import subnet_plan
+from ansible_collections.hubops.eks.plugins.module_utils.storage import parse_quantity
 
 try:
     import jsonschema
@@ -92,6 +93,10 @@ PATTERNS = {
                "must be an e-mail address or an SNS topic ARN", "ops@example.org"),
     "github_team": (r"^[A-Za-z0-9-]+:[A-Za-z0-9._-]+$", "must be <organisation>:<team-slug>", "dandi:neuro"),
     "duration": (r"^([0-9]+[smh])+$|^Never$", "must be a duration like 30s, 15m, 720h, or Never", "720h"),
+    "az_name": (r"^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$", "must be an availability zone name", "us-east-2a"),
+    "cron_aws": (r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$", "must be an AWS cron expression (six fields)", "cron(0 5 * * ? *)"),
+    "cron": (r"^\S+ \S+ \S+ \S+ \S+$", "must be a five-field cron schedule", '"17 3 * * *"'),
+    "time_hhmm": (r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "must be a UTC time HH:MM", '"04:00"'),
     "ami_alias": (r"^(al2023|al2|bottlerocket|windows2019|windows2022)@(latest|v[0-9]+(\.[0-9]+)*)$",
                   "must be <family>@<version>, pinned", "al2023@v20261020"),
 }
@@ -371,6 +376,34 @@ SCHEMA = {
         "hubops_groups": _list("The groups of users and what each gets.", _group()),
         "hubops_home_storage": _enum("Home directories: ebs (a volume per user, hard quota) or efs (one file system, no hard "
                                      "quota).", ["ebs", "efs"], default="ebs"),
+        "hubops_home_az": _str("Keep every EBS home volume in this availability zone (one of the deployment's), so a user's "
+                               "home never strands in an AZ without capacity (seed 002); user pools still span all AZs.",
+                               "az_name"),
+        "hubops_storage": _obj("Storage beyond the per-group settings: EFS, the public directory, jobs, backups.", {
+            "default_home_quota": _str("Home size of a user in no group with a home_quota.", "quantity", default="10Gi"),
+            "public_dir": _bool("Mount /home/shared/public for everyone (read-only; read-write for admins).", True),
+            "transition_to_ia_days": _int("Days before unread EFS files move to Infrequent Access; 0 = never.",
+                                          enum=[0, 1, 7, 14, 30, 60, 90, 180, 270, 365], default=30),
+            "job_image": _str("Image of the cleanup and usage-report jobs (any image with python3)."),
+            "cleanup": _obj("The scratch cleanup jobs (groups' scratch_retention_days).", {
+                "schedule": _str("Cron schedule (cluster time zone, UTC).", "cron"),
+                "dry_run": _bool("Only log what would be deleted.", False),
+            }),
+            "usage_report": _obj("Per-user and per-group usage of the shared directories (ConfigMap hubops-storage-usage).", {
+                "enabled": _bool("Run the report.", True),
+                "schedule": _str("Cron schedule.", "cron"),
+            }),
+            "backup": _obj("AWS Backup plan for the EFS and the EBS homes.", {
+                "enabled": _bool("Back up daily.", True),
+                "retention_days": _int("Days recovery points are kept.", minimum=1, maximum=36500, default=35),
+                "schedule": _str("AWS cron expression.", "cron_aws"),
+            }),
+            "home_snapshots": _obj("Daily EBS snapshots of the homes by Data Lifecycle Manager (seed 002's cron snapshots).", {
+                "enabled": _bool("Snapshot homes daily.", False),
+                "retain": _int("Snapshots kept per volume.", minimum=1, maximum=1000, default=7),
+                "time": _str("UTC time of day, HH:MM.", "time_hhmm"),
+            }),
+        }),
         "hubops_image_allowlist": _list("Registries or repository prefixes users' images may come from.", _str("An image prefix.")),
         "hubops_image_registries": _map("Registry mirrors: upstream registry -> mirror prefix (internet-restricted sites).",
                                         _str("A mirror prefix.")),
@@ -976,6 +1009,33 @@ def rule_teardown_confirm(inv):
                      "Pass -e hubops_teardown_confirm=%s to tear this deployment down." % deployment)], []
 
 
+def rule_storage(inv):
+    """Home quotas a gp3 volume can hold, hubops_home_az inside the region, settings that do nothing."""
+    errors, warnings = [], []
+    home = inv.get("hubops_home_storage", "ebs")
+    for gindex, group in _items(inv.get("hubops_groups")):
+        storage = _dict(_dict(group).get("storage"))
+        quota = storage.get("home_quota")
+        if isinstance(quota, str) and re.match(PATTERNS["quantity"][0], quota) and home == "ebs":
+            size = parse_quantity(quota)
+            if size < (1 << 30) or size > (16 << 40):
+                errors.append(_problem("hubops_groups[%d].storage.home_quota" % gindex, "is %s; an EBS gp3 home volume is "
+                                       "1Gi to 16Ti." % quota, "Use a size from 1Gi to 16Ti, e.g. 50Gi."))
+        if storage.get("scratch_retention_days") and storage.get("shared_dir") is False:
+            warnings.append(_problem("hubops_groups[%d].storage.scratch_retention_days" % gindex, "is set but the group has "
+                                     "no shared directory (shared_dir: false), so nothing is cleaned.",
+                                     "Remove it, or set shared_dir: true."))
+    az, region = inv.get("hubops_home_az"), inv.get("hubops_region")
+    if isinstance(az, str) and isinstance(region, str) and not (az.startswith(region) and len(az) == len(region) + 1):
+        errors.append(_problem("hubops_home_az", "is '%s', which is not a zone of hubops_region '%s'." % (az, region),
+                               "Use one of the region's zones, e.g. %sa." % region))
+    if _filled(az) and home == "efs":
+        warnings.append(_problem("hubops_home_az", "is set but homes are on EFS (hubops_home_storage: efs), which spans every "
+                                 "zone.", "Remove hubops_home_az."))
+    return errors, warnings
+
+
+
 def rule_placeholders(inv):
     """Values still set to the sample inventory's CHANGE_ME."""
     errors = []
@@ -995,7 +1055,8 @@ def rule_placeholders(inv):
 
 
 RULES = (rule_placeholders, rule_vpc_cidr, rule_service_cidr, rule_public_access_cidrs, rule_byo_subnets, rule_names, rule_nodepools,
-         rule_auth, rule_hub_domain, rule_hub_tls, rule_group_members, rule_charts, rule_tags, rule_nat, rule_images, rule_teardown_confirm)
+         rule_auth, rule_hub_domain, rule_hub_tls, rule_group_members, rule_charts, rule_tags, rule_nat, rule_images, rule_teardown_confirm,
+         rule_storage)
 
 
 def unknown_keys(inventory):
@@ -1022,9 +1083,18 @@ def _dedupe(problems):
     return out
 
 
+# Switches an admin passes on the command line (-e key=value makes a string): "true"/"false" there mean the boolean.
+COMMAND_LINE_BOOLEANS = ("hubops_teardown_delete_data",)
+_BOOLEAN_WORDS = {"true": True, "false": False}
+
+
 def relevant(inventory):
     """The hubops_* keys the schema knows; other Ansible vars and vault_* are not ours, and null means unset."""
-    return dict((k, v) for k, v in inventory.items() if isinstance(k, str) and k in SCHEMA["properties"] and v is not None)
+    out = dict((k, v) for k, v in inventory.items() if isinstance(k, str) and k in SCHEMA["properties"] and v is not None)
+    for key in COMMAND_LINE_BOOLEANS:
+        if isinstance(out.get(key), str) and out[key].strip().lower() in _BOOLEAN_WORDS:
+            out[key] = _BOOLEAN_WORDS[out[key].strip().lower()]
+    return out
 
 
 def validate(inventory, strict=True):

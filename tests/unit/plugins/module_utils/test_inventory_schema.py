@@ -526,3 +526,11 @@ def test_docs_inventory_md_is_up_to_date():
         "docs/inventory.md is out of date; regenerate it with: .venv/bin/python -c \"import sys; "
         "sys.path.insert(0, 'collections'); from ansible_collections.hubops.eks.plugins.module_utils.inventory_schema "
         "import render_markdown; open('docs/inventory.md', 'w').write(render_markdown())\"")
+
+
+def test_teardown_delete_data_from_the_command_line():
+    """-e hubops_teardown_delete_data=true arrives as a string; that is the documented way to pass it."""
+    from ansible_collections.hubops.eks.plugins.module_utils.inventory_schema import relevant
+    assert relevant({"hubops_teardown_delete_data": "true"})["hubops_teardown_delete_data"] is True
+    assert relevant({"hubops_teardown_delete_data": "False"})["hubops_teardown_delete_data"] is False
+    assert relevant({"hubops_teardown_delete_data": "maybe"})["hubops_teardown_delete_data"] == "maybe"
