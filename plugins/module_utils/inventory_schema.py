@@ -1035,7 +1035,6 @@ def rule_storage(inv):
     return errors, warnings
 
 
-
 def rule_placeholders(inv):
     """Values still set to the sample inventory's CHANGE_ME."""
     errors = []

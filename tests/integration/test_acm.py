@@ -20,11 +20,9 @@ DOMAIN = "hub.example.org"
 ARGS = {"deployment": "acmtest", "domain_name": DOMAIN, "zone": "example.org", "tags": {"project": "acmtest"}, "wait_timeout": 60}
 
 
-
-
-
 def run_module(emulator, tmp_path: Path, args: dict, *extra: str, fails: bool = False) -> dict:
     return harness.run_module(emulator, tmp_path, "hubops.eks.acm_certificate", args, *extra, fails=fails)
+
 
 def with_(**changes) -> dict:
     args = json.loads(json.dumps(ARGS))

@@ -50,11 +50,9 @@ spec:
 """
 
 
-
-
-
 def run_module(emulator, tmp_path: Path, args: dict, *extra: str, fails: bool = False) -> dict:
     return harness.run_module(emulator, tmp_path, "hubops.eks.alb_dns", args, *extra, fails=fails)
+
 
 def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
     proc = subprocess.run([str(BIN / "kubectl"), "--kubeconfig", str(kubeconfig), *args], input=stdin, capture_output=True,

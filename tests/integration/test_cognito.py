@@ -29,11 +29,9 @@ ARGS = {
 }
 
 
-
-
-
 def run_module(emulator, tmp_path: Path, args: dict, *extra: str, fails: bool = False) -> dict:
     return harness.run_module(emulator, tmp_path, "hubops.eks.cognito_user_pool", args, *extra, fails=fails, no_log=True)
+
 
 def with_(**changes) -> dict:
     args = json.loads(json.dumps(ARGS))

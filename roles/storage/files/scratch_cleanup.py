@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to hubops.eks ; GPL-3.0-or-later
 """Delete old files from a group's scratch directory on the shared EFS volume (run by a CronJob, standard library only).
 

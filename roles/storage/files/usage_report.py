@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to hubops.eks ; GPL-3.0-or-later
 """Storage usage per user home and per group shared directory (run by a CronJob, standard library only).
 

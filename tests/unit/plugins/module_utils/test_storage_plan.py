@@ -2,9 +2,9 @@
 import pytest
 
 from ansible_collections.hubops.eks.plugins.module_utils import storage
-from ansible_collections.hubops.eks.plugins.module_utils.storage import (StorageError, home_pvc_changes, hub_storage,
-                                                                          kept_home_volumes, largest_quota, parse_quantity,
-                                                                          refused_quota_changes, singleuser_storage, storage_plan)
+from ansible_collections.hubops.eks.plugins.module_utils.storage import (
+    StorageError, home_pvc_changes, hub_storage, kept_home_volumes, largest_quota, parse_quantity, refused_quota_changes,
+    singleuser_storage, storage_plan)
 
 GROUPS = [
     {"name": "neuro", "members": {"users": ["alice"]}, "storage": {"home_quota": "50Gi", "shared_dir": True, "scratch_retention_days": 30}},
