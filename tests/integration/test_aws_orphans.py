@@ -119,9 +119,9 @@ def seeded(aws):
                                    Tags=_tags(lbc))["TargetGroups"][0]["TargetGroupArn"]
     leftovers |= {lb, tg}
 
-    # KMS: one key alive (leftover), one scheduled for deletion (gone)
+    # KMS: one key alive (kept with the user data below, which it would encrypt), one scheduled for deletion (gone)
     key = kms.create_key(Tags=[{"TagKey": "hubops:deployment", "TagValue": DEPLOYMENT}])["KeyMetadata"]
-    leftovers.add(key["Arn"])
+    user_data.add(key["Arn"])
     doomed_key = kms.create_key(Tags=[{"TagKey": "hubops:deployment", "TagValue": DEPLOYMENT}])["KeyMetadata"]
     kms.schedule_key_deletion(KeyId=doomed_key["KeyId"], PendingWindowInDays=7)
 
@@ -237,7 +237,7 @@ def test_reports_exactly_what_is_left(aws, seeded, tmp_path):
     assert all(r["user_data"] for r in result["user_data"])
     assert not any(r["user_data"] for r in result["leftovers"])
     by_type = {(r["service"], r["type"]) for r in result["user_data"]}
-    assert by_type == {("elasticfilesystem", "file-system"), ("elasticfilesystem", "access-point"), ("ec2", "volume")}
+    assert by_type == {("elasticfilesystem", "file-system"), ("elasticfilesystem", "access-point"), ("ec2", "volume"), ("kms", "key")}
 
     # AWS_ENDPOINT_URL alone (botocore reads it) sent every call to the emulator, and none of them wrote.
     stats = aws.stats()

@@ -7,8 +7,10 @@ hubops_teardown_delete_data leaves nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
+import sys
 import time
 
 import yaml
@@ -64,26 +66,72 @@ def dlm_policies(emulator):
     return out
 
 
-def home_claim(kubeconfig, user, size, groups):
-    """A home claim as KubeSpawner + hubops_hub.storage make it, bound to a static PV (the kit has no provisioner)."""
+class _Group:
+    def __init__(self, name):
+        self.name = name
+
+
+class _User:
+    """What KubeSpawner and hubops_hub read of jupyterhub.user.User."""
+
+    def __init__(self, name, groups):
+        self.name = self.escaped_name = name
+        self.groups = [_Group(g) for g in groups]
+        self.admin = False
+        self.id = 7
+        self.url = "/user/%s/" % name
+
+
+def hub_claim(hub_config, user, hub_groups):
+    """The home claim the deployed hub would create for this user: KubeSpawner configured as z2jh configures it from
+    the release's values, after hubops_hub.storage's pre-spawn hook (read from the hub's custom.hubops value)."""
+    sys.path.insert(0, str(REPO / "roles" / "jupyterhub" / "files"))
+    try:
+        from hubops_hub.storage import make_pre_spawn_hook  # pylint: disable=import-outside-toplevel
+        from kubernetes_asyncio.client import ApiClient  # pylint: disable=import-outside-toplevel
+        from kubespawner import KubeSpawner  # pylint: disable=import-outside-toplevel
+    finally:
+        sys.path.pop(0)
+    single = hub_config["singleuser"]["storage"]
+
+    async def make():
+        spawner = KubeSpawner(_mock=True, user=_User(user, hub_groups), namespace=NS, storage_pvc_ensure=True,
+                              storage_capacity=single["capacity"], storage_class=single["dynamic"]["storageClass"],
+                              pvc_name_template=single["dynamic"]["pvcNameTemplate"],
+                              storage_access_modes=single["dynamic"]["storageAccessModes"])
+        make_pre_spawn_hook(hub_config["custom"]["hubops"])(spawner)
+        async with ApiClient() as api:
+            return api.sanitize_for_serialization(spawner.get_pvc_manifest())
+
+    # KubeSpawner loads a cluster config at construction; the manifest needs none (the test applies it with kubectl).
+    import kubespawner.spawner  # pylint: disable=import-outside-toplevel
+    load_config, kubespawner.spawner.load_config = kubespawner.spawner.load_config, lambda *args, **kwargs: None
+    try:
+        manifest = asyncio.run(make())
+    finally:
+        kubespawner.spawner.load_config = load_config
+    manifest.update({"apiVersion": "v1", "kind": "PersistentVolumeClaim"})
+    manifest["metadata"]["namespace"] = NS
+    return manifest
+
+
+def home_claim(kubeconfig, claim):
+    """Create the claim, bound to a static PV (the kit has no provisioner); return its request."""
+    name = claim["metadata"]["name"]
+    claim["spec"]["volumeName"] = "test-home-%s" % name
     kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": [
-        {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "test-home-%s" % user},
+        {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "test-home-%s" % name},
          "spec": {"capacity": {"storage": "200Gi"}, "accessModes": ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Retain",
-                  "storageClassName": "hubops-home", "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-test%s" % user},
-                  "claimRef": {"namespace": NS, "name": "claim-%s" % user}}},
-        {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-         "metadata": {"name": "claim-%s" % user, "namespace": NS,
-                      "labels": {"component": "singleuser-storage", "hub.jupyter.org/username": user},
-                      "annotations": {"hubops.io/groups": groups, "hubops.io/home-quota": size, "hub.jupyter.org/username": user}},
-         "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "hubops-home", "volumeName": "test-home-%s" % user,
-                  "resources": {"requests": {"storage": size}}}}]}))
+                  "storageClassName": "hubops-home", "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-test-%s" % name},
+                  "claimRef": {"namespace": NS, "name": name}}},
+        claim]}))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        pvc = get(kubeconfig, "pvc", "-n", NS, "claim-%s" % user)
+        pvc = get(kubeconfig, "pvc", "-n", NS, name)
         if pvc and pvc["status"].get("phase") == "Bound":
-            return
+            return pvc["spec"]["resources"]["requests"]["storage"]
         time.sleep(1)
-    raise AssertionError("claim-%s never bound: %s" % (user, pvc))
+    raise AssertionError("%s never bound: %s" % (name, pvc))
 
 
 def requested(kubeconfig, user):
@@ -140,20 +188,25 @@ def test_storage_lifecycle(emulator, tmp_path):  # pylint: disable=too-many-loca
     assert values["custom"]["hubops"]["storage"]["quotas"] == {"neuro": "50Gi", "astro": "20Gi", "bio": "100Gi"}
     assert values["custom"]["hubops"]["storage"]["shared"] == {"neuro": "hubops-shared-neuro", "astro": "hubops-shared-astro"}
 
-    # --- quotas: a raised quota grows existing homes (largest group wins); a lowered one is refused before any change
-    home_claim(kube, "alice", "50Gi", "neuro")
-    home_claim(kube, "dave", "10Gi", "astro,neuro")
+    # --- quotas: the hub sizes a new home by the user's groups (the largest quota wins), from the deployed values
+    assert home_claim(kube, hub_claim(values, "carol", ["neuro"])) == "50Gi"
+    assert home_claim(kube, hub_claim(values, "dave", ["astro", "neuro"])) == "50Gi"
+    assert home_claim(kube, hub_claim(values, "erin", ["astro"])) == "20Gi"
+    assert home_claim(kube, hub_claim(values, "frank", [])) == "10Gi"
+    assert get(kube, "pvc", "-n", NS, "claim-dave")["metadata"]["annotations"]["hubops.io/groups"] == "neuro,astro"
+    # a raised quota grows existing homes on the next run; a lowered one is refused before any change
     groups = yaml.safe_load((local / "group_vars" / "all" / "groups.yml").read_text())["hubops_groups"]
     groups[0]["storage"]["home_quota"] = "60Gi"
     raised = emulator.playbook("site.yml", inventory_with(tmp_path / "raised", {"hubops_groups": groups}))
     assert raised.rc == 0, raised.output[-4000:]
-    assert requested(kube, "alice") == "60Gi" and requested(kube, "dave") == "60Gi"
+    assert requested(kube, "carol") == "60Gi" and requested(kube, "dave") == "60Gi"
+    assert requested(kube, "erin") == "20Gi" and requested(kube, "frank") == "10Gi"
     assert raised.recap["changed"] >= 2
     groups[0]["storage"]["home_quota"] = "40Gi"
     lowered = emulator.playbook("site.yml", inventory_with(tmp_path / "lowered", {"hubops_groups": groups}))
     assert lowered.rc != 0
     assert "hubops_groups[neuro].storage.home_quota: lowering 60Gi to 40Gi is refused" in lowered.output
-    assert requested(kube, "alice") == "60Gi"
+    assert requested(kube, "carol") == "60Gi"
     groups[0]["storage"]["home_quota"] = "60Gi"
     inventory = inventory_with(tmp_path / "steady", {"hubops_groups": groups})
 
