@@ -26,6 +26,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hubops.eks.plugins.module_utils.modules import AnsibleHubopsModule
 from ansible_collections.hubops.eks.plugins.modules import acm_certificate as M
+from module_harness import AnsibleExitJson, AnsibleFailJson, exit_json, fail_json
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -278,27 +279,6 @@ class FakeACM(object):
         if self.in_use.get(CertificateArn):
             raise error("ResourceInUseException", "Certificate %s in account %s is in use." % (CertificateArn, ACCOUNT), "DeleteCertificate")
         del self.certs[CertificateArn]
-
-
-class AnsibleExitJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleExitJson, self).__init__(kwargs)
-        self.result = kwargs
-
-
-class AnsibleFailJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleFailJson, self).__init__(kwargs.get("msg"))
-        self.result = kwargs
-
-
-def exit_json(self, **kwargs):
-    raise AnsibleExitJson(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs.update(msg=msg, failed=True)
-    raise AnsibleFailJson(kwargs)
 
 
 class World(object):

@@ -25,6 +25,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.hubops.eks.plugins.module_utils import alb_dns as D
 from ansible_collections.hubops.eks.plugins.module_utils.modules import AnsibleHubopsModule
 from ansible_collections.hubops.eks.plugins.modules import alb_dns as M
+from module_harness import AnsibleExitJson, AnsibleFailJson
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -299,18 +300,6 @@ class Clock(object):
     def sleep(self, seconds):
         self.slept.append(seconds)
         self.now += seconds
-
-
-class AnsibleExitJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleExitJson, self).__init__(kwargs)
-        self.result = kwargs
-
-
-class AnsibleFailJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleFailJson, self).__init__(kwargs.get("msg"))
-        self.result = kwargs
 
 
 class World(object):

@@ -22,6 +22,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hubops.eks.plugins.module_utils.modules import AnsibleHubopsModule
 from ansible_collections.hubops.eks.plugins.modules import dlm_policy as M
+from module_harness import AnsibleExitJson, AnsibleFailJson, exit_json, fail_json
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -120,27 +121,6 @@ class FakeDLM(object):
         for key in TagKeys:
             tags.pop(key, None)
         return {}
-
-
-class AnsibleExitJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleExitJson, self).__init__(kwargs)
-        self.result = kwargs
-
-
-class AnsibleFailJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleFailJson, self).__init__(kwargs.get("msg"))
-        self.result = kwargs
-
-
-def exit_json(self, **kwargs):
-    raise AnsibleExitJson(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs.update(msg=msg, failed=True)
-    raise AnsibleFailJson(kwargs)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.hubops.eks.plugins.module_utils import efs as efs_utils
 from ansible_collections.hubops.eks.plugins.module_utils.modules import AnsibleHubopsModule
 from ansible_collections.hubops.eks.plugins.modules import efs_access_point as M
+from module_harness import AnsibleExitJson, AnsibleFailJson, exit_json, fail_json
 
 REGION = "us-east-1"
 FS = "fs-0123456789abcdef0"
@@ -138,27 +139,6 @@ class FakeEFS(object):
         self.record("untag_resource", {"ResourceId": ResourceId, "TagKeys": TagKeys})
         for key in TagKeys:
             self.tags[ResourceId].pop(key)
-
-
-class AnsibleExitJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleExitJson, self).__init__(kwargs)
-        self.result = kwargs
-
-
-class AnsibleFailJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleFailJson, self).__init__(kwargs.get("msg"))
-        self.result = kwargs
-
-
-def exit_json(self, **kwargs):
-    raise AnsibleExitJson(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs.update(msg=msg, failed=True)
-    raise AnsibleFailJson(kwargs)
 
 
 class World(object):

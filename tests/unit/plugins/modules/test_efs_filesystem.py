@@ -24,6 +24,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.hubops.eks.plugins.module_utils import efs as efs_utils
 from ansible_collections.hubops.eks.plugins.module_utils.modules import AnsibleHubopsModule
 from ansible_collections.hubops.eks.plugins.modules import efs_filesystem as M
+from module_harness import AnsibleExitJson, AnsibleFailJson, exit_json, fail_json
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -281,27 +282,6 @@ class FakeKMS(object):
         if KeyId not in known:
             raise error("NotFoundException", "Alias %s is not found." % KeyId, "DescribeKey")
         return {"KeyMetadata": {"Arn": known[KeyId], "KeyId": known[KeyId].split("/")[-1]}}
-
-
-class AnsibleExitJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleExitJson, self).__init__(kwargs)
-        self.result = kwargs
-
-
-class AnsibleFailJson(Exception):
-    def __init__(self, kwargs):
-        super(AnsibleFailJson, self).__init__(kwargs.get("msg"))
-        self.result = kwargs
-
-
-def exit_json(self, **kwargs):
-    raise AnsibleExitJson(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs.update(msg=msg, failed=True)
-    raise AnsibleFailJson(kwargs)
 
 
 class World(object):
