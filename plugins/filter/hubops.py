@@ -90,6 +90,13 @@ def budget_prefix(deployment):
     return _costs.budget_prefix(deployment)
 
 
+def cost_estimate(settings):
+    try:
+        return _costs.cost_estimate(settings)
+    except _costs.CostEstimateError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
 def hub_values(settings):
     try:
         return _hub.hub_values(settings)
@@ -153,4 +160,4 @@ class FilterModule(object):
                 "hub_cognito_groups": hub_cognito_groups, "hub_files": hub_files,
                 "lb_controller_policy": lb_controller_policy, "storage_plan": storage_plan, "hub_storage": hub_storage,
                 "home_pvc_changes": home_pvc_changes, "refused_quota_changes": refused_quota_changes,
-                "kept_home_volumes": kept_home_volumes}
+                "kept_home_volumes": kept_home_volumes, "cost_estimate": cost_estimate}

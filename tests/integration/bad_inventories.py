@@ -106,6 +106,7 @@ CASES = [
     # need AWS state, must stop before any mutating call
     {"id": "account-mismatch", "vars": {"hubops_aws_account_id": "999999999999"}, "field": "hubops_aws_account_id",
      "stage": "account"},
-    {"id": "region-too-few-azs", "vars": {"hubops_region": "us-west-1", "hubops_az_count": 3}, "field": "hubops_az_count",
+    {"id": "region-too-few-azs", "vars": {"hubops_region": "us-west-1", "hubops_az_count": 3, "hubops_home_az": "us-west-1a"},
+     "field": "hubops_az_count",
      "stage": "account"},
 ]

@@ -28,6 +28,7 @@ def test_converge_rerun_and_teardown(emulator):
     assert first.recap["changed"] > 0
     assert first.stats["mutating"] > 0
     assert "vpc_id" in first.output and "vpc-" in first.output
+    assert "Cost estimate, local in us-east-1:" in first.output and "neuro/small (2 CPU, 8Gi): m5a.xlarge" in first.output
 
     assert any(argv[:2] == ["create", "cluster"] for argv in emulator.eksctl_mutations())
     second = emulator.playbook("site.yml")
