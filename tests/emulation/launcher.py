@@ -226,6 +226,11 @@ def _apply_patches() -> None:
 
     dlm_extras.install()
 
+    # 16. Cost Explorer cost allocation tags (see ce_extras.py).
+    import ce_extras
+
+    ce_extras.install()
+
     # 6. EKS add-ons, access entries, pod identity associations and version upgrades (see eks_extras.py).
     import eks_extras
 
