@@ -33,12 +33,12 @@ def budgets(deployment, groups=None, total=None):
             out.append({"name": budget_prefix(deployment) + group["name"], "monthly_usd": float(spec["monthly_usd"]),
                         "tag_key": TAG_GROUP, "tag_value": group["name"],
                         "thresholds_pct": list(spec.get("thresholds_pct") or DEFAULT_THRESHOLDS),
-                        "notify": list(spec.get("notify") or [])})
+                        "notify": list(spec.get("notify") or []), "tags": {TAG_GROUP: group["name"]}})
     if total:
         out.append({"name": budget_prefix(deployment) + "total", "monthly_usd": float(total["monthly_usd"]),
                     "tag_key": TAG_DEPLOYMENT, "tag_value": deployment,
                     "thresholds_pct": list(total.get("thresholds_pct") or DEFAULT_THRESHOLDS),
-                    "notify": list(total.get("notify") or [])})
+                    "notify": list(total.get("notify") or []), "tags": {}})
     return out
 
 

@@ -16,7 +16,9 @@ description:
   - Converges a set of AWS Budgets (type COST, unit USD) whose names start with O(name_prefix), one per entry of
     O(budgets), each filtered by one cost-allocation tag (for example C(hubops:group=neuro)) and alerting its
     subscribers (e-mail addresses or SNS topic ARNs) when actual spend passes each threshold percentage.
-  - Reads first and changes only what differs (limit, filter, notifications, subscribers), so a re-run changes nothing.
+  - Reads first and changes only what differs (limit, filter, notifications, subscribers, tags), so a re-run changes
+    nothing.
+  - Tags the budgets (O(tags), then each budget's own O(budgets[].tags)); tags it does not set are left alone.
   - With O(prune=true) (or O(state=absent) and no O(budgets)), budgets named O(name_prefix)* that are not wanted are
     deleted.
   - Exists because no Ansible module manages AWS Budgets.
@@ -60,6 +62,14 @@ options:
         type: list
         elements: str
         default: []
+      tags:
+        description: Tags of this budget, over O(tags).
+        type: dict
+        default: {}
+  tags:
+    description: Tags every budget gets (for example C(hubops:deployment)).
+    type: dict
+    default: {}
   prune:
     description: Delete budgets named O(name_prefix)* that are not in O(budgets).
     type: bool
@@ -80,8 +90,9 @@ EXAMPLES = r"""
   hubops.eks.budget:
     name_prefix: dandi-
     prune: true
+    tags: {"hubops:deployment": dandi}
     budgets:
-      - {name: dandi-neuro, monthly_usd: 1000, tag_key: "hubops:group", tag_value: neuro,
+      - {name: dandi-neuro, tags: {"hubops:group": neuro}, monthly_usd: 1000, tag_key: "hubops:group", tag_value: neuro,
          thresholds_pct: [80, 100], notify: [ops@example.org]}
 """
 
@@ -129,14 +140,32 @@ class Budgets(object):
     def __init__(self, module):
         self.module = module
         self.client = module.client("budgets")
-        self.account = module.client("sts").get_caller_identity()["Account"]
+        identity = module.client("sts").get_caller_identity()
+        self.account = identity["Account"]
+        self.partition = identity["Arn"].split(":")[1]  # aws, aws-cn, aws-us-gov
         self.actions = []
         self.results = {}
 
-    def act(self, what, call, **kwargs):
+    def act(self, what, call, account=True, **kwargs):
         self.actions.append(what)
         if not self.module.check_mode:
-            call(AccountId=self.account, **kwargs)
+            if account:
+                kwargs["AccountId"] = self.account
+            call(**kwargs)
+
+    def arn(self, name):
+        return "arn:%s:budgets::%s:budget/%s" % (self.partition, self.account, name)
+
+    def converge_tags(self, name, wanted):
+        """Add or correct the wanted tags of an existing budget; other tags stay."""
+        if not wanted:
+            return
+        arn = self.arn(name)
+        have = dict((t["Key"], t["Value"]) for t in self.client.list_tags_for_resource(ResourceARN=arn).get("ResourceTags") or [])
+        missing = dict((k, v) for k, v in wanted.items() if have.get(k) != v)
+        if missing:
+            self.act("tag budget %s (%s)" % (name, ", ".join(sorted(missing))), self.client.tag_resource, account=False,
+                     ResourceARN=arn, ResourceTags=[{"Key": k, "Value": v} for k, v in sorted(missing.items())])
 
     def existing(self):
         names, token = [], None
@@ -161,22 +190,25 @@ class Budgets(object):
                 "BudgetLimit": {"Amount": _money(spec["monthly_usd"]), "Unit": "USD"},
                 "CostFilters": {"TagKeyValue": ["user:%s$%s" % (spec["tag_key"], spec["tag_value"])]}}
 
-    def converge(self, spec):
+    def converge(self, spec, tags):
         name = spec["name"]
         wanted = self.body(spec)
+        wanted_tags = dict(tags, **(spec.get("tags") or {}))
         current = self.describe(name)
         wanted_notes = dict((_notification_key(notification(p)), notification(p)) for p in spec["thresholds_pct"])
         subscribers = [subscriber(a) for a in spec["notify"]]
         if current is None:
             with_subs = [{"Notification": n, "Subscribers": subscribers} for n in wanted_notes.values()] if subscribers else []
             self.act("create budget %s (%s USD/month)" % (name, wanted["BudgetLimit"]["Amount"]), self.client.create_budget,
-                     Budget=wanted, NotificationsWithSubscribers=with_subs)
+                     Budget=wanted, NotificationsWithSubscribers=with_subs,
+                     ResourceTags=[{"Key": k, "Value": v} for k, v in sorted(wanted_tags.items())])
             return "created"
         before = len(self.actions)
         limit = (current.get("BudgetLimit") or {}).get("Amount")
         if (limit is None or _money(limit) != wanted["BudgetLimit"]["Amount"] or current.get("CostFilters") != wanted["CostFilters"]
                 or current.get("TimeUnit") != "MONTHLY"):
             self.act("update budget %s" % name, self.client.update_budget, NewBudget=wanted)
+        self.converge_tags(name, wanted_tags)
         notes = self.client.describe_notifications_for_budget(AccountId=self.account, BudgetName=name).get("Notifications") or []
         have = dict((_notification_key(n), n) for n in notes)
         for key, note in sorted(have.items()):
@@ -217,7 +249,9 @@ def main():
                 tag_value=dict(type="str", required=True),
                 thresholds_pct=dict(type="list", elements="int", default=[80, 100]),
                 notify=dict(type="list", elements="str", default=[]),
+                tags=dict(type="dict", default={}),
             )),
+            tags=dict(type="dict", default={}),
             prune=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
@@ -237,7 +271,7 @@ def main():
         wanted = [b["name"] for b in params["budgets"]]
         if params["state"] == "present":
             for spec in params["budgets"]:
-                budgets.results[spec["name"]] = budgets.converge(spec)
+                budgets.results[spec["name"]] = budgets.converge(spec, params["tags"])
             if params["prune"]:
                 for name in sorted(set(existing) - set(wanted)):
                     budgets.results[name] = budgets.delete(name)

@@ -177,6 +177,11 @@ def _apply_patches() -> None:
 
     budgets_extras.install()
 
+    # 17. Budgets tagging: ResourceTags at creation, Tag/UntagResource, ListTagsForResource (see budget_tags.py).
+    import budget_tags
+
+    budget_tags.install()
+
     # 9. Cognito user pools: the tagging calls, and the refusals (MFA without SMS at creation, deleting a pool that has
     #    a domain) and the UpdateUserPool behaviour of AWS (see cognito_extras.py).
     import cognito_extras

@@ -19,8 +19,12 @@ def _budgets(emulator):
         for note in notes:
             subs = client.describe_subscribers_for_notification(AccountId=ACCOUNT, BudgetName=name, Notification=note)["Subscribers"]
             subscribers.update(s["Address"] for s in subs)
+        arn = "arn:aws:budgets::%s:budget/%s" % (ACCOUNT, name)
+        tags = dict((t["Key"], t["Value"]) for t in client.list_tags_for_resource(ResourceARN=arn)["ResourceTags"])
+        # the cost tags, one of the inventory's hubops_tags, and the one a test puts on by hand
+        tags = dict((k, v) for k, v in tags.items() if k in ("hubops:deployment", "hubops:group", "project", "contact"))
         found[name] = {"limit": budget["BudgetLimit"]["Amount"], "filter": budget["CostFilters"]["TagKeyValue"],
-                       "thresholds": sorted(n["Threshold"] for n in notes), "subscribers": sorted(subscribers)}
+                       "thresholds": sorted(n["Threshold"] for n in notes), "subscribers": sorted(subscribers), "tags": tags}
     return found
 
 
@@ -30,13 +34,26 @@ def test_budgets_converge_update_prune_and_teardown(emulator, tmp_path):
     budgets = _budgets(emulator)
     assert sorted(budgets) == ["local-budget-astro", "local-budget-neuro", "local-budget-total"]
     assert budgets["local-budget-neuro"] == {"limit": "500.00", "filter": ["user:hubops:group$neuro"], "thresholds": [80.0, 100.0],
-                                             "subscribers": ["neuro-ops@example.org"]}
+                                             "subscribers": ["neuro-ops@example.org"],
+                                             "tags": {"hubops:deployment": "local", "hubops:group": "neuro", "project": "hubops-local"}}
     assert budgets["local-budget-total"]["filter"] == ["user:hubops:deployment$local"]
     assert budgets["local-budget-total"]["thresholds"] == [50.0, 80.0, 100.0]
+    assert budgets["local-budget-total"]["tags"] == {"hubops:deployment": "local", "project": "hubops-local"}
 
     again = emulator.playbook("site.yml", None, "--tags", "costs")
     assert again.rc == 0 and again.recap["changed"] == 0, again.output[-4000:]
     assert again.stats["mutating"] == 0, again.stats["mutating_actions"]
+
+    # A budget that lost a tag (made before budgets were tagged, or by hand) gets it back; other tags stay.
+    client = emulator.client("budgets")
+    neuro_arn = "arn:aws:budgets::%s:budget/local-budget-neuro" % ACCOUNT
+    client.untag_resource(ResourceARN=neuro_arn, ResourceTagKeys=["hubops:group"])
+    client.tag_resource(ResourceARN=neuro_arn, ResourceTags=[{"Key": "contact", "Value": "pi"}])
+    retag = emulator.playbook("site.yml", None, "--tags", "costs")
+    assert retag.rc == 0 and retag.recap["changed"] == 1, retag.output[-4000:]
+    assert _budgets(emulator)["local-budget-neuro"]["tags"] == {"hubops:deployment": "local", "hubops:group": "neuro", "project": "hubops-local",
+                                                           "contact": "pi"}
+    client.untag_resource(ResourceARN=neuro_arn, ResourceTagKeys=["contact"])
 
     groups = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all" / "groups.yml").read_text())["hubops_groups"]
     for group in groups:
@@ -49,7 +66,8 @@ def test_budgets_converge_update_prune_and_teardown(emulator, tmp_path):
     after = _budgets(emulator)
     assert sorted(after) == ["local-budget-neuro", "local-budget-total"]
     assert after["local-budget-neuro"] == {"limit": "700.00", "filter": ["user:hubops:group$neuro"], "thresholds": [90.0],
-                                           "subscribers": ["neuro-ops@example.org", "pi@example.org"]}
+                                           "subscribers": ["neuro-ops@example.org", "pi@example.org"],
+                                           "tags": {"hubops:deployment": "local", "hubops:group": "neuro", "project": "hubops-local"}}
     assert after["local-budget-total"] == budgets["local-budget-total"]
 
     down = emulator.playbook("teardown.yml", None, "--tags", "costs", "-e", "hubops_teardown_confirm=local")

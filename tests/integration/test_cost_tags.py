@@ -87,11 +87,6 @@ ALLOWED = [
     # template itself; it is free, and the instances and volumes it launches get the node group's tags.
     Allow("ec2:launch-template", "eksctl node group launch template (CloudFormation does not tag launch templates; free)",
           lambda r: r.facts.get("stack_tags", {}).get(TAG) == DEPLOYMENT),
-    # Budgets: hubops.eks.budget does not tag them yet (AWS Budgets takes ResourceTags since 2024), and moto's Budgets
-    # has no tagging API at all, so the emulator could neither hold nor show them. Budgets are free, are not
-    # cost-allocated, and teardown finds them by name (<deployment>-budget-*). Follow-up: tag them in budget.py.
-    Allow("budgets:budget", "not tagged by budget.py, and moto has no Budgets tagging API (free; found by name)",
-          lambda r: r.tags is None and r.ident.startswith(DEPLOYMENT + "-budget-")),
     # CloudFormation puts a stack's tags on every resource it creates that supports tags; moto does that for EC2
     # resources only. A resource of an eksctl stack tagged hubops:deployment=local therefore carries the tag on AWS.
     Allow("iam:*", "in an eksctl CloudFormation stack tagged hubops:deployment (CloudFormation propagates stack tags; "
@@ -262,8 +257,10 @@ def walk(emulator) -> list[Resource]:
         zone_id = zone["Id"].split("/")[-1]
         add("route53:hostedzone", zone_id, route53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id)["ResourceTagSet"]["Tags"])
 
-    for budget in c("budgets").describe_budgets(AccountId=account).get("Budgets") or []:
-        add("budgets:budget", budget["BudgetName"], None)   # moto keeps no budget tags (see ALLOWED)
+    budgets = c("budgets")
+    for budget in budgets.describe_budgets(AccountId=account).get("Budgets") or []:
+        arn = "arn:aws:budgets::%s:budget/%s" % (account, budget["BudgetName"])
+        add("budgets:budget", budget["BudgetName"], budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags") or [])
 
     events = c("events")
     for rule in _pages(events, "list_rules", "Rules"):

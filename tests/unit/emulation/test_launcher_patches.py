@@ -194,3 +194,31 @@ def test_route53_changes_are_checked_like_aws():
             change(("CREATE", dict(plain, SetIdentifier=ident, Weight=1)))
         change(("DELETE", dict(plain, SetIdentifier="blue", Weight=1)))
         assert listed() == [("hub.example.org.", "A", "green")]
+
+
+def test_budgets_keep_tags_like_aws():
+    """Patch 17 (budget_tags.py): ResourceTags at creation, tag/untag/list by ARN, NotFound, reserved keys, delete."""
+    with moto.mock_aws():
+        budgets = boto3.client("budgets", region_name="us-east-1")
+        account = boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
+        arn = "arn:aws:budgets::%s:budget/dep-budget-neuro" % account
+        body = {"BudgetName": "dep-budget-neuro", "BudgetType": "COST", "TimeUnit": "MONTHLY",
+                "BudgetLimit": {"Amount": "10.00", "Unit": "USD"}}
+        budgets.create_budget(AccountId=account, Budget=body, ResourceTags=[{"Key": "hubops:deployment", "Value": "dep"}])
+
+        def tags():
+            return dict((t["Key"], t["Value"]) for t in budgets.list_tags_for_resource(ResourceARN=arn)["ResourceTags"])
+
+        assert tags() == {"hubops:deployment": "dep"}
+        budgets.tag_resource(ResourceARN=arn, ResourceTags=[{"Key": "hubops:group", "Value": "neuro"},
+                                                            {"Key": "hubops:deployment", "Value": "dep2"}])
+        assert tags() == {"hubops:deployment": "dep2", "hubops:group": "neuro"}
+        budgets.untag_resource(ResourceARN=arn, ResourceTagKeys=["hubops:deployment"])
+        assert tags() == {"hubops:group": "neuro"}
+        with pytest.raises(budgets.exceptions.InvalidParameterException, match="reserved"):
+            budgets.tag_resource(ResourceARN=arn, ResourceTags=[{"Key": "aws:owner", "Value": "x"}])
+        with pytest.raises(budgets.exceptions.NotFoundException):
+            budgets.list_tags_for_resource(ResourceARN=arn.replace("neuro", "none"))
+        budgets.delete_budget(AccountId=account, BudgetName="dep-budget-neuro")
+        budgets.create_budget(AccountId=account, Budget=body)
+        assert tags() == {}
