@@ -51,8 +51,8 @@ def test_budgets_converge_update_prune_and_teardown(emulator, tmp_path):
     client.tag_resource(ResourceARN=neuro_arn, ResourceTags=[{"Key": "contact", "Value": "pi"}])
     retag = emulator.playbook("site.yml", None, "--tags", "costs")
     assert retag.rc == 0 and retag.recap["changed"] == 1, retag.output[-4000:]
-    assert _budgets(emulator)["local-budget-neuro"]["tags"] == {"hubops:deployment": "local", "hubops:group": "neuro", "project": "hubops-local",
-                                                           "contact": "pi"}
+    wanted = {"hubops:deployment": "local", "hubops:group": "neuro", "project": "hubops-local", "contact": "pi"}
+    assert _budgets(emulator)["local-budget-neuro"]["tags"] == wanted
     client.untag_resource(ResourceARN=neuro_arn, ResourceTagKeys=["contact"])
 
     groups = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all" / "groups.yml").read_text())["hubops_groups"]
