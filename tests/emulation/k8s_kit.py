@@ -28,14 +28,15 @@ def kit_dir() -> Path:
     (private / "bin").mkdir(parents=True, exist_ok=True)
     for script in ("start", "stop"):
         shutil.copy2(KIT / script, private / script)
-    for name in ("kube", "etcd"):
+    links = dict((name, KIT / "bin" / name) for name in ("kube", "etcd"))
+    links.update((name, Path("kube")) for name in LINKED)
+    for name, target in links.items():
         link = private / "bin" / name
         if not link.is_symlink():
-            link.symlink_to(KIT / "bin" / name)
-    for name in LINKED:
-        link = private / "bin" / name
-        if not link.is_symlink():
-            link.symlink_to("kube")
+            try:
+                link.symlink_to(target)
+            except FileExistsError:  # another test process (pytest -n) made it first
+                pass
     return private
 
 

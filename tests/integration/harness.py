@@ -196,9 +196,15 @@ class Emulator:
             env.pop(key, None)
         return env
 
+    @property
+    def cluster_kubeconfig(self) -> Path:
+        """Where this test's playbook runs write the cluster's kubeconfig (hubops_kubeconfig): one per emulator, not
+        build/<deployment>/kubeconfig, so tests of the same inventory can run side by side (pytest -n)."""
+        return self.state_dir.parent / f"kubeconfig-{self.port}"
+
     def playbook_cmd(self, playbook: str, inventory: Path, *extra: str) -> list[str]:
         return [str(BIN / "ansible-playbook"), str(REPO / playbook), "-i", str(inventory),
-                "-e", f"hubops_aws_endpoint_url={self.endpoint}", *extra]
+                "-e", f"hubops_aws_endpoint_url={self.endpoint}", "-e", f"hubops_kubeconfig={self.cluster_kubeconfig}", *extra]
 
     def playbook(self, playbook: str, inventory: Path | None = None, *extra: str) -> Run:
         inventory = inventory or REPO / "inventories" / "local"

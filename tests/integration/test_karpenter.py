@@ -121,7 +121,7 @@ def _groups_with(overrides):
 def test_one_group_change_touches_one_pool_and_a_removed_group_loses_its_pool(emulator, tmp_path):
     first = emulator.playbook("site.yml")
     assert first.rc == 0, first.output[-4000:]
-    kubeconfig = REPO / "build" / "local" / "kubeconfig"
+    kubeconfig = emulator.cluster_kubeconfig
     before = objects(kubeconfig, "nodepools")
     assert sorted(before) == ["astro", "gpu", "neuro"]
     releases = subprocess.run([str(BIN / "helm"), "--kubeconfig", str(kubeconfig), "list", "-n", "kube-system", "-o", "json"],
@@ -169,7 +169,7 @@ def _nodeclaim(pool_uid):
 def test_teardown_waits_for_nodeclaims_and_removes_what_karpenter_left(emulator):
     up = emulator.playbook("site.yml")
     assert up.rc == 0, up.output[-4000:]
-    kubeconfig = REPO / "build" / "local" / "kubeconfig"
+    kubeconfig = emulator.cluster_kubeconfig
     pool_uid = objects(kubeconfig, "nodepools")["neuro"]["metadata"]["uid"]
     kubectl(kubeconfig, "apply", "-f", "-", stdin=yaml.safe_dump(_nodeclaim(pool_uid)))
 
