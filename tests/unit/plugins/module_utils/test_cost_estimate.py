@@ -16,7 +16,10 @@ from ansible_collections.hubops.eks.plugins.module_utils import prices
 from ansible_collections.hubops.eks.plugins.module_utils.costs import CostEstimateError, cost_estimate, pool_candidates
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-INVENTORIES = sorted(glob.glob(os.path.join(REPO, "inventories", "*")))
+# inventories/<name> and inventories/examples/<name>, as names relative to inventories/
+INVENTORIES = sorted(os.path.relpath(os.path.dirname(os.path.dirname(p)), os.path.join(REPO, "inventories"))
+                     for p in glob.glob(os.path.join(REPO, "inventories", "*", "group_vars", "all"))
+                     + glob.glob(os.path.join(REPO, "inventories", "examples", "*", "group_vars", "all")))
 
 
 def load_inventory(name):
@@ -250,7 +253,7 @@ def _named_instance_types(inv):
     return named
 
 
-@pytest.mark.parametrize("inventory", [os.path.basename(p) for p in INVENTORIES])
+@pytest.mark.parametrize("inventory", INVENTORIES)
 def test_every_instance_type_the_inventories_name_is_priced_or_reported(inventory):
     inv = load_inventory(inventory)
     est = cost_estimate(settings_from(inv))
