@@ -10,6 +10,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.hubops.eks.plugins.module_utils.kms import volume_key_policy
+
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 # Add-ons that call AWS APIs get their permissions through EKS Pod Identity (eksctl creates the roles).
 ADDON_IDENTITIES = {
@@ -17,6 +19,8 @@ ADDON_IDENTITIES = {
     "aws-ebs-csi-driver": ("kube-system", "ebs-csi-controller-sa", ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]),
     "aws-efs-csi-driver": ("kube-system", "efs-csi-controller-sa", ["arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"]),
 }
+# Add-ons that create volumes encrypted with the deployment's key.
+VOLUME_KEY_ADDONS = ("aws-ebs-csi-driver",)
 
 
 def principal_arn(arn):
@@ -89,5 +93,9 @@ def cluster_spec(vpc_id, private_subnets, public_subnets, admin_arns, public_acc
         if name in ADDON_IDENTITIES:
             namespace, account, policies = ADDON_IDENTITIES[name]
             addon["podIdentityAssociations"] = [{"namespace": namespace, "serviceAccountName": account, "permissionPolicyARNs": policies}]
+            # AmazonEBSCSIDriverPolicy does not cover a customer-managed key: home volumes (StorageClass kmsKeyId)
+            # need it named in an inline policy of the driver's role.
+            if name in VOLUME_KEY_ADDONS and kms_key_arn:
+                addon["podIdentityAssociations"][0]["permissionPolicy"] = volume_key_policy(kms_key_arn)
         spec["addons"].append(addon)
     return spec

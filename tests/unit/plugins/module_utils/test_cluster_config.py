@@ -79,3 +79,27 @@ def test_later_roles_add_entries_and_pod_identities(validator):
     assert spec["accessConfig"]["accessEntries"][-1] == node
     assert spec["iam"] == {"podIdentityAssociations": [assoc]}
     assert not list(validator.iter_errors(E.render_config("local", "us-east-1", "1.34", spec)))
+
+
+def test_ebs_csi_driver_may_use_the_deployment_key(validator):
+    """Home volumes are created by the EBS CSI driver with kmsKeyId = the deployment's key; AmazonEBSCSIDriverPolicy
+    does not cover a customer-managed key, so the driver's pod identity carries an inline policy for it."""
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    addons = ["vpc-cni", "aws-ebs-csi-driver", "aws-efs-csi-driver"]
+    core = {"instance_type": "t3a.large", "count": 2, "volume_size_gb": 50}
+    spec = C.cluster_spec("vpc-1", [{"az": "a", "id": "subnet-1"}], [], [], ["0.0.0.0/0"], "172.20.0.0/16", key, ["api"], 30,
+                          addons, core, {})
+    by_name = dict((a["name"], a["podIdentityAssociations"][0]) for a in spec["addons"])
+    ebs = by_name["aws-ebs-csi-driver"]
+    assert ebs["permissionPolicyARNs"] == ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]
+    statements = ebs["permissionPolicy"]["Statement"]
+    assert all(st["Resource"] == key and st["Effect"] == "Allow" for st in statements)
+    grant = [st for st in statements if st["Action"] == "kms:CreateGrant"]
+    assert grant and grant[0]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    use = set(a for st in statements if st is not grant[0] for a in st["Action"])
+    assert use == {"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}
+    assert "permissionPolicy" not in by_name["vpc-cni"] and "permissionPolicy" not in by_name["aws-efs-csi-driver"]
+    assert not list(validator.iter_errors(E.render_config("local", "us-east-1", "1.34", spec)))
+    no_key = C.cluster_spec("vpc-1", [{"az": "a", "id": "subnet-1"}], [], [], ["0.0.0.0/0"], "172.20.0.0/16", "", ["api"], 30,
+                            addons, core, {})
+    assert all("permissionPolicy" not in a["podIdentityAssociations"][0] for a in no_key["addons"])
