@@ -12,6 +12,7 @@ import copy
 import json
 import logging
 import socket
+import ssl
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -856,3 +857,137 @@ def test_ldap_groups_subclass_keeps_refusals(monkeypatch):
     # the parent's None (bad password, failed lookup) stays None
     monkeypatch.setattr(hub_auth.LDAPAuthenticator, "authenticate", refused)
     assert run(lambda: HubopsLDAPAuthenticator(lookup_dn=True).authenticate(None, {})) is None
+
+
+# --- LDAP TLS: the server's certificate is verified ------------------------------------------------------------------
+
+def _pem_pair(names, issuer=None, days=30):
+    """(certificate PEM, key PEM, (cert, key)) for `names` (a CA when issuer is None), made with cryptography."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+               .not_valid_after(now + datetime.timedelta(days=days)))
+    if issuer is None:
+        builder = builder.issuer_name(subject).add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        signer = key
+    else:
+        builder = builder.issuer_name(issuer[0].subject).add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+        signer = issuer[1]
+    cert = builder.sign(signer, hashes.SHA256())
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode(), (cert, key)
+
+
+@pytest.fixture(scope="module")
+def ldap_pki():
+    ca_pem, _ca_key, ca = _pem_pair(["hubops test CA"])
+    other_ca_pem, _other_key, _other = _pem_pair(["somebody else's CA"])
+    good = _pem_pair(["localhost"], issuer=ca)
+    wrong_name = _pem_pair(["ldap.elsewhere.example"], issuer=ca)
+    return {"ca": ca_pem, "other_ca": other_ca_pem, "good": good[:2], "wrong_name": wrong_name[:2]}
+
+
+@contextlib.contextmanager
+def ldaps_server(tmp_path, cert_pem, key_pem):
+    """An LDAPS server on 127.0.0.1 that answers a bind with success and a search (ldap3 reads the root DSE after
+    binding) with no entries: enough for ldap3 to complete the TLS handshake, check the certificate and bind."""
+    import ssl
+    import threading
+
+    (tmp_path / "cert.pem").write_text(cert_pem)
+    (tmp_path / "key.pem").write_text(key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(10)
+
+    def serve():
+        while True:
+            try:
+                raw, _address = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(raw, server_side=True) as conn:
+                    while True:
+                        request = conn.recv(4096)
+                        # LDAPMessage: SEQUENCE, length (short or 0x8N long form), INTEGER messageID, operation
+                        at = 2 + (request[1] & 0x7F if request[1] & 0x80 else 0)
+                        message_id = request[at + 2:at + 2 + request[at + 1]]
+                        answer = {0x60: 0x61, 0x63: 0x65}.get(request[at + 2 + len(message_id)])  # bind, search: done
+                        if answer is None:
+                            break  # unbind
+                        inner = b"\x02" + bytes([len(message_id)]) + message_id + bytes([answer]) + b"\x07\x0a\x01\x00\x04\x00\x04\x00"
+                        conn.sendall(b"\x30" + bytes([len(inner)]) + inner)
+            except (OSError, IndexError):
+                pass  # a client that refused our certificate, or hung up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
+        listener.close()
+        thread.join(5)
+
+
+def ldaps_bind(config, port, **auth):
+    """What LDAPAuthenticator does at login (get_connection: Server + Tls from tls_kwargs, Connection with
+    auto_bind) against the local server; the bound connection, or the error ldap3 raised."""
+    settings = dict(LDAP_AUTH, server_address="localhost", server_port=port, use_ssl=True, **auth)
+    _cls, authenticator, _config = make(config, settings)
+    try:
+        conn = authenticator.get_connection("uid=alice,ou=people,dc=example,dc=org", "alice-password")
+    except ldap3.core.exceptions.LDAPException as exc:
+        return exc
+    conn.unbind()
+    return conn
+
+
+def test_ldap_tls_verifies_the_server_by_default(config, secrets, ldap_pki, tmp_path):
+    """ldap3's Tls defaults to CERT_NONE (any certificate, so any man in the middle gets the passwords): hubops asks
+    for CERT_REQUIRED with the server's name, for LDAPS and StartTLS alike; an unknown CA is refused."""
+    for settings in (dict(LDAP_AUTH, use_ssl=True), dict(LDAP_AUTH), dict(LDAP_AUTH, start_tls=True)):
+        _cls, authenticator, _config = make(config, settings)
+        assert authenticator.tls_kwargs["validate"] == ssl.CERT_REQUIRED
+        assert authenticator.tls_kwargs["sni"] == "ldap.example.org"
+        assert "ca_certs_data" not in authenticator.tls_kwargs  # the system's CAs
+    _cls, plain, _config = make(config, dict(LDAP_AUTH, start_tls=False))
+    assert plain.tls_kwargs == {}
+    with ldaps_server(tmp_path, *ldap_pki["good"]) as port:
+        refused = ldaps_bind(config, port)
+    assert isinstance(refused, ldap3.core.exceptions.LDAPSocketOpenError)
+    assert "certificate verify failed" in str(refused)
+
+
+def test_ldap_ca_bundle_trusts_the_site_ca_and_still_checks_the_name(config, secrets, ldap_pki, tmp_path):
+    with ldaps_server(tmp_path, *ldap_pki["good"]) as port:
+        bound = ldaps_bind(config, port, ca_bundle=ldap_pki["ca"])
+        assert isinstance(bound, ldap3.Connection), bound
+        stranger = ldaps_bind(config, port, ca_bundle=ldap_pki["other_ca"])
+        assert "certificate verify failed" in str(stranger)
+    with ldaps_server(tmp_path, *ldap_pki["wrong_name"]) as port:
+        misnamed = ldaps_bind(config, port, ca_bundle=ldap_pki["ca"])
+    assert isinstance(misnamed, ldap3.core.exceptions.LDAPException)
+    assert "doesn't match any name" in str(misnamed) and "localhost" in str(misnamed)
+
+
+def test_ldap_ca_bundle_must_be_pem(config, secrets, caplog):
+    with pytest.raises(ValueError, match="ca_bundle must be one or more PEM certificates"):
+        configure_auth(Config(), hub_config(config, dict(LDAP_AUTH, ca_bundle="/etc/ssl/certs/site-ca.pem")))
+    with caplog.at_level(logging.WARNING):
+        _cls, plain, _config = make(config, dict(LDAP_AUTH, start_tls=False, ca_bundle="-----BEGIN CERTIFICATE-----"))
+    assert plain.tls_kwargs == {} and "ca_bundle is set but LDAP runs without TLS" in caplog.text

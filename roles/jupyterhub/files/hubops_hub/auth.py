@@ -36,6 +36,7 @@ the hub)::
     server_port: 636                      # default 636 with use_ssl, else 389
     use_ssl: false                        # LDAPS (TLS from the first byte)
     start_tls: true                       # StartTLS before binding (the default); false without use_ssl = plain text
+    ca_bundle: "-----BEGIN CERTIFICATE-----..."     # PEM CA(s) for the server's certificate (default: the system's)
     bind_dn: cn=hub,ou=svc,dc=example,dc=org        # the lookup account (anonymous lookup when absent)
     user_search_base: ou=people,dc=example,dc=org   # required
     user_attribute: uid                   # the attribute holding the login name (sAMAccountName for AD)
@@ -91,6 +92,7 @@ Decisions:
 
 import ipaddress
 import os
+import ssl
 from urllib.parse import urlencode, urlparse
 
 import jwt
@@ -112,8 +114,8 @@ COMMON_KEYS = ("type", "admins", "allowed_users", "all_member_groups")
 OAUTH_KEYS = ("oauth_callback_url", "scope", "username_claim")
 GITHUB_KEYS = OAUTH_KEYS + ("allowed_organizations",)
 GENERIC_KEYS = OAUTH_KEYS + ("authorize_url", "token_url", "userdata_url", "logout_url", "groups_claim")
-LDAP_KEYS = ("server_address", "server_port", "use_ssl", "start_tls", "bind_dn", "user_search_base", "user_attribute",
-             "allowed_groups")
+LDAP_KEYS = ("server_address", "server_port", "use_ssl", "start_tls", "ca_bundle", "bind_dn", "user_search_base",
+             "user_attribute", "allowed_groups")
 KEYS = {
     "github": COMMON_KEYS + GITHUB_KEYS,
     "dandi": COMMON_KEYS + GITHUB_KEYS + ("dandi_api_url", "dandi_register_url"),
@@ -430,6 +432,11 @@ def _configure_ldap(section, auth, member_groups, environ, log):
         section.tls_strategy = "insecure"
     else:
         section.tls_strategy = "before_bind"
+    if section.tls_strategy == "insecure":
+        if _string(auth, "ca_bundle"):
+            log.warning("hubops: ca_bundle is set but LDAP runs without TLS (use_ssl and start_tls off); it is not used")
+    else:
+        section.tls_kwargs = _ldap_tls(auth, section.server_address)
     section.lookup_dn = True
     section.user_search_base = _string(auth, "user_search_base") or _missing("ldap", "user_search_base")
     attribute = _string(auth, "user_attribute", "uid")
@@ -446,6 +453,22 @@ def _configure_ldap(section, auth, member_groups, environ, log):
     if groups:
         section.allowed_groups = groups
     section.manage_groups = True
+
+
+def _ldap_tls(auth, server_address):
+    """ldap3 Tls arguments that verify the server: ldap3 (2.9) defaults to validate=CERT_NONE, which takes any
+    certificate, so a man in the middle would get every password. CERT_REQUIRED against ca_bundle (PEM) or the
+    system's CAs; ldap3 then checks the certificate names server_address after the handshake (LDAPS and StartTLS)."""
+    tls = {"validate": ssl.CERT_REQUIRED, "sni": server_address}
+    bundle = _string(auth, "ca_bundle")
+    if bundle:
+        try:
+            ssl.create_default_context(cadata=bundle)
+        except (ssl.SSLError, ValueError) as exc:
+            raise ValueError("hubops auth: ca_bundle must be one or more PEM certificates (-----BEGIN CERTIFICATE-----...): %s"
+                             % exc)
+        tls["ca_certs_data"] = bundle
+    return tls
 
 
 def _missing(kind, key):
