@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+
 AUTOSCALING_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 # What EC2 needs from a principal that creates or attaches a volume encrypted with the key.
 CRYPTO_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
@@ -53,3 +55,14 @@ def volume_key_statements(key_arn):
 def volume_key_policy(key_arn):
     """volume_key_statements as a policy document (the EBS CSI driver's inline policy)."""
     return {"Version": "2012-10-17", "Statement": volume_key_statements(key_arn)}
+
+
+def with_volume_key(policy, key_arn):
+    """policy (an IAM policy document) plus volume_key_statements(key_arn); unchanged without a key. The Karpenter
+    controller's: RunInstances/CreateFleet with an EC2NodeClass whose root volume names the key (kmsKeyID) run as the
+    controller, which then needs the key (GenerateDataKeyWithoutPlaintext, CreateGrant for the instance), or every
+    launch fails. Karpenter's own policy leaves this to the user."""
+    out = copy.deepcopy(policy)
+    if key_arn:
+        out["Statement"] = list(out.get("Statement") or []) + volume_key_statements(key_arn)
+    return out

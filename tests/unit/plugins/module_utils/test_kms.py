@@ -65,3 +65,27 @@ def test_foundations_sets_the_policy_and_a_second_run_changes_nothing():
         stored = json.loads(client.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
     assert not compare_policies(stored, wanted)  # what amazon.aws.kms_key checks before PutKeyPolicy
     assert compare_policies(stored, KMS.key_policy("210987654321"))
+
+
+def test_karpenter_controller_may_launch_with_the_key():
+    """EC2NodeClasses encrypt root volumes with the deployment key (kmsKeyID) and RunInstances/CreateFleet run as the
+    controller: its one managed policy gets the key's statements and still fits IAM's 6,144 characters."""
+    from ansible_collections.hubops.eks.plugins.module_utils import karpenter as K
+
+    name, region = "a" * 32, "ap-southeast-2"
+    key = "arn:aws-us-gov:kms:ap-southeast-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef"
+    upstream = K.controller_policy(name, region, ACCOUNT, "arn:aws:iam::123456789012:role/%s-karpenter-node" % name,
+                                   "arn:aws:sqs:ap-southeast-2:123456789012:%s-karpenter" % name,
+                                   "arn:aws:iam::123456789012:instance-profile/%s-karpenter-node" % name)
+    before = json.dumps(upstream, sort_keys=True)
+    doc = FilterModule().filters()["with_volume_key"](upstream, key)
+    assert json.dumps(upstream, sort_keys=True) == before  # not changed in place
+    assert doc["Statement"][:-2] == upstream["Statement"] and doc["Statement"][-2:] == KMS.volume_key_statements(key)
+    assert len({st["Sid"] for st in doc["Statement"]}) == len(doc["Statement"])
+    assert len(json.dumps(doc, separators=(",", ":"))) < K.MANAGED_POLICY_MAX_CHARS
+    assert KMS.with_volume_key(upstream, "") == upstream
+    tasks = yaml.safe_load((REPO / "roles" / "karpenter" / "tasks" / "aws_present.yml").read_text())
+    policy = [t for t in tasks if "amazon.aws.iam_managed_policy" in t][0]["amazon.aws.iam_managed_policy"]["policy"]
+    assert "| hubops.eks.with_volume_key(karpenter_kms_key_arn) | to_json" in policy
+    defaults = yaml.safe_load((REPO / "roles" / "karpenter" / "defaults" / "main.yml").read_text())
+    assert "foundations_kms_key_arn" in defaults["karpenter_kms_key_arn"]
