@@ -12,7 +12,7 @@ BUNDLE := $(VENV)/lib/python3.11/site-packages/ansible_collections
 COLL := collections/ansible_collections
 SANITY_ROOT := build/sanity/ansible_collections
 
-.PHONY: deps local local-teardown local-stop local-status test lint sanity unit integration molecule bench clean help
+.PHONY: deps local local-teardown local-stop local-status test lint sanity unit integration molecule test-examples bench clean help
 
 help:
 	@echo "make local           deps + emulated AWS + site.yml against inventories/local + summary"
@@ -20,6 +20,7 @@ help:
 	@echo "make local-stop      stop the emulated AWS (its state is lost)"
 	@echo "make test            lint + ansible-test sanity + unit + integration + molecule"
 	@echo "make bench           first run / re-run / teardown timings and AWS call counts"
+	@echo "make test-examples   the full lifecycle of every inventories/examples inventory (make test runs dandi's)"
 
 ## deps: venv with everything pinned, collections linked, helm + kubectl in .venv/bin
 deps: $(VENV)/.deps-stamp $(COLL)/hubops/eks $(VENV)/bin/helm
@@ -83,6 +84,11 @@ integration: deps
 
 molecule: deps
 	$(RUN) $(BIN)/molecule test
+
+## test-examples: every example inventory through site.yml, a no-op re-run and both teardowns on the emulation
+## (tests/integration/test_examples.py; `make integration` runs only dandi's). HUBOPS_EXAMPLES=a,b picks some.
+test-examples: deps
+	HUBOPS_EXAMPLES=$${HUBOPS_EXAMPLES:-all} $(RUN) $(BIN)/python -m pytest tests/integration/test_examples.py -q -s -p no:cacheprovider
 
 ## bench: re-runnable measurement of the lifecycle on a fresh emulator (see docs/performance.md)
 bench: deps
