@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import glob
 import importlib.util
 import json
 import os
@@ -39,7 +40,7 @@ SEEDS_DIR = os.path.join(SHARED, "seeds")
 ANSIBLE_INVENTORY = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
 
 EXAMPLES = sorted(os.path.basename(os.path.dirname(os.path.dirname(p)))
-                  for p in __import__("glob").glob(os.path.join(INVENTORIES_DIR, "examples", "*", "group_vars", "all")))
+                  for p in glob.glob(os.path.join(INVENTORIES_DIR, "examples", "*", "group_vars", "all")))
 ALL = ["local", "sample"] + ["examples/%s" % name for name in EXAMPLES]
 VAULT_REF = re.compile(r"\{\{\s*(vault_\w+)\s*\}\}")
 # Only the embedded default may template its hubops_* values (it points at the emulation beside the repository).
