@@ -96,6 +96,8 @@ PATTERNS = {
     "az_name": (r"^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$", "must be an availability zone name", "us-east-2a"),
     "cron_aws": (r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$", "must be an AWS cron expression (six fields)", "cron(0 5 * * ? *)"),
     "cron": (r"^\S+ \S+ \S+ \S+ \S+$", "must be a five-field cron schedule", '"17 3 * * *"'),
+    "prom_duration": (r"^[0-9]+(ms|s|m|h|d|w|y)$", "must be a Prometheus duration", "15d"),
+    "gibibytes": (r"^[0-9]+(Gi|Ti)$", "must be whole Gi or Ti", "20Gi"),
     "time_hhmm": (r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "must be a UTC time HH:MM", '"04:00"'),
     "ami_alias": (r"^(al2023|al2|bottlerocket|windows2019|windows2022)@(latest|v[0-9]+(\.[0-9]+)*)$",
                   "must be <family>@<version>, pinned", "al2023@v20261020"),
@@ -421,7 +423,24 @@ SCHEMA = {
             "namespace": _str("Namespace (defaults to the key).", "dns_label"),
             "values": {"type": "object", "description": "Extra Helm values."},
         })),
-        "hubops_monitoring": _obj("Prometheus and Grafana.", {"enabled": _bool("Install kube-prometheus-stack.", True)}),
+        "hubops_monitoring": _obj("Prometheus and Grafana (roles/monitoring): the hub's metrics, dashboards per user, group and "
+                                  "node pool. About 1.5 GiB of memory on the core nodes and the Prometheus volume.", {
+            "enabled": _bool("Install kube-prometheus-stack (false removes it on the next site.yml).", True),
+            "namespace": _str("Its namespace.", "dns_label", default="monitoring"),
+            "retention": _str("How long Prometheus keeps samples.", "prom_duration", default="15d"),
+            "storage_size": _str("Prometheus' volume (gp3, hubops_monitoring.storage_class); Prometheus also deletes the "
+                                 "oldest data past 85% of it.", "gibibytes", default="20Gi"),
+            "storage_class": _str("StorageClass of the Prometheus volume (hubops-gp3 is made by the storage role).",
+                                  default="hubops-gp3"),
+            "scrape_interval": _str("How often Prometheus scrapes.", "prom_duration", default="60s"),
+            "storage_usage": _bool("Serve the storage role's usage report to Prometheus (a tiny exporter in the hub's "
+                                   "namespace).", True),
+            "grafana": _obj("Grafana (a ClusterIP Service: kubectl port-forward, see roles/monitoring).", {
+                "admin_user": _str("Admin login.", default="admin"),
+                "admin_password": _str("Admin password from a vault_* variable; without it one is generated once and "
+                                       "kept in the Secret hubops-grafana-admin."),
+            }),
+        }),
         "hubops_hub": _obj("The JupyterHub itself.", {
             "domain": _str("Public host name of the hub.", "hostname"),
             "route53_zone": _str("Route53 hosted zone that holds domain.", "hostname"),
