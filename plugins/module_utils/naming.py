@@ -33,6 +33,7 @@ USER_DATA_RESOURCE_TYPES = (
     "ec2:snapshot",
     "backup:backup-vault",
     "backup:recovery-point",
+    "cognito-idp:userpool",   # the hub's Cognito login: its users' accounts
 )
 
 

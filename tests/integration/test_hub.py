@@ -212,7 +212,8 @@ def test_local_hub_lifecycle_cognito_login_certificate_and_dns(emulator):
     client and the groups the inventory names exist in the emulated AWS and the hub reads the client from its Secret;
     the certificate is issued, the NLB serves TLS on 443 only and the alias points at it; a re-run changes nothing in
     AWS or the cluster; a recreated Service moves the alias; the client secret never shows in -v output; teardown
-    removes the pool, the load balancer, the certificate and the zone."""
+    removes the load balancer, the certificate and the zone, and keeps the pool (the users' accounts) until a teardown
+    with the user data."""
     first = emulator.playbook("site.yml", None, "-v")
     assert first.rc == 0, first.output[-4000:]
     idp = emulator.client("cognito-idp")
@@ -289,6 +290,11 @@ def test_local_hub_lifecycle_cognito_login_certificate_and_dns(emulator):
 
     down = emulator.playbook("teardown.yml", None, *TEARDOWN_CONFIRM)
     assert down.rc == 0, down.output[-4000:]
+    # the user pool holds the users' accounts: kept like the other user data, deleted with it
+    assert [p["Id"] for p in idp.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "local-hub"] == [pool_id]
+    assert "Cognito user pool local-hub kept" in down.output and "nothing left but kept user data" in down.output
+    gone = emulator.playbook("teardown.yml", None, *TEARDOWN_CONFIRM, "-e", "hubops_teardown_delete_data=true")
+    assert gone.rc == 0, gone.output[-4000:]
     assert [p for p in idp.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "local-hub"] == []
     assert elbv2.describe_load_balancers()["LoadBalancers"] == [] and elbv2.describe_target_groups()["TargetGroups"] == []
     assert [c for c in acm.list_certificates()["CertificateSummaryList"] if c["DomainName"] == "hub.local.example.org"] == []

@@ -487,5 +487,7 @@ def test_cognito_user_pools_by_name_and_tag(aws):
 
     result = aws.sweep()
 
-    assert arns(result["leftovers"]) == [arn("cognito-idp", "userpool/us-east-2_ours")]
+    # the pool holds the users' accounts: kept user data, not a leftover (teardown deletes it only with the data)
+    assert arns(result["leftovers"]) == []
+    assert arns(result["user_data"]) == [arn("cognito-idp", "userpool/us-east-2_ours")]
     assert aws.pages["cognito-idp"]["list_user_pools"]
