@@ -14,6 +14,7 @@ from ansible_collections.hubops.eks.plugins.module_utils import costs as _costs
 from ansible_collections.hubops.eks.plugins.module_utils import hub as _hub
 from ansible_collections.hubops.eks.plugins.module_utils import ingress as _ingress
 from ansible_collections.hubops.eks.plugins.module_utils import karpenter as _karpenter
+from ansible_collections.hubops.eks.plugins.module_utils import services as _services
 from ansible_collections.hubops.eks.plugins.module_utils import storage as _storage
 from ansible_collections.hubops.eks.plugins.module_utils.cluster_config import cluster_spec as _cluster_spec
 from ansible_collections.hubops.eks.plugins.module_utils.naming import deployment_tags as _deployment_tags
@@ -71,15 +72,22 @@ def mirror_image(repository, registries=None):
     return _charts.mirror_image(repository, registries)
 
 
-def karpenter_pools(groups, shared_pools=None, defaults=None):
+def karpenter_pools(groups, shared_pools=None, defaults=None, dask=None):
     try:
-        return _karpenter.pools_from_inventory(groups, shared_pools, defaults)
+        return _karpenter.pools_from_inventory(groups, shared_pools, defaults, dask)
     except _karpenter.PoolSpecError as exc:
         raise AnsibleFilterError("Invalid node pools: %s" % exc)
 
 
 def karpenter_controller_policy(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition="aws"):
     return _karpenter.controller_policy(cluster, region, account, node_role_arn, queue_arn, instance_profile_arn, partition)
+
+
+def dask_gateway_values(settings):
+    try:
+        return _services.gateway_values(settings)
+    except _services.ServicesError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 def budgets(deployment, groups=None, total=None):
@@ -152,7 +160,7 @@ def kept_home_volumes(volumes, pvs):
 class FilterModule(object):
     def filters(self):
         return {"budgets": budgets, "budget_prefix": budget_prefix, "chart_source": chart_source, "mirror_image": mirror_image,
-                "karpenter_pools": karpenter_pools,
+                "karpenter_pools": karpenter_pools, "dask_gateway_values": dask_gateway_values,
                 "karpenter_controller_policy": karpenter_controller_policy, "deployment_tags": deployment_tags, "subnet_plan": subnet_plan,
                 "private_route_tables": private_route_tables,
                 "subnet_specs": subnet_specs, "subnets_out_of_sync": subnets_out_of_sync,

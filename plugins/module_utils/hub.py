@@ -16,7 +16,8 @@ Three outputs, kept apart so no secret ever reaches Helm values, `helm get value
 deployment, groups, nodepools, image_allowlist, image_registries, hub (hubops_hub), files ({name: text} of
 hubops_hub/*.py), pool_defaults, core_nodegroup, cognito (the cognito_user_pool result, auth type cognito),
 ingress (None for no public endpoint, else {mode, certificate_arn, source_ranges, scheme}), tags, storage (the
-storage plan's hub part, module_utils/storage.py `hub_storage`; None leaves the chart's home storage).
+storage plan's hub part, module_utils/storage.py `hub_storage`; None leaves the chart's home storage), dask
+(hubops_dask_gateway; when enabled, the hub registers the dask-gateway service, module_utils/services.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,7 +32,7 @@ import os
 from ansible_collections.hubops.eks.plugins.module_utils.charts import mirror_image
 from ansible_collections.hubops.eks.plugins.module_utils.ingress import proxy_values
 from ansible_collections.hubops.eks.plugins.module_utils.karpenter import pools_from_inventory
-from ansible_collections.hubops.eks.plugins.module_utils.monitoring import hub_metrics_values
+from ansible_collections.hubops.eks.plugins.module_utils import services as _services
 from ansible_collections.hubops.eks.plugins.module_utils.storage import singleuser_storage
 from ansible_collections.hubops.eks.plugins.module_utils.naming import LABEL_DEPLOYMENT, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE
 
@@ -348,13 +349,12 @@ def hub_values(settings):
                  "maxAge": int(culling["max_age"]), "users": False, "adminUsers": True},
         "custom": {"hubops": hub_custom(settings)},
     }
-    # Monitoring (module_utils/monitoring.py): a service token with read:metrics only, and Prometheus let in.
-    if settings.get("metrics"):
-        metrics = hub_metrics_values(settings["metrics"]["namespace"])
-        ingress = metrics["hub"]["networkPolicy"].pop("ingress")
-        values = deep_merge(values, metrics)
-        policy = values["hub"]["networkPolicy"]
-        policy["ingress"] = list(policy.get("ingress") or []) + ingress  # appended: deep_merge replaces lists
+    # dask-gateway (module_utils/services.py): the hub service, its token from hub.existingSecret, the notebooks'
+    # environment, and the servers' egress to the gateway's proxy (appended: deep_merge replaces lists).
+    values = deep_merge(values, _services.hub_values(settings.get("dask")))
+    rule = _services.hub_egress_rule(settings.get("dask"))
+    if rule and rule not in values["singleuser"]["networkPolicy"]["egress"]:
+        values["singleuser"]["networkPolicy"]["egress"].append(rule)
     if settings.get("ingress") is not None:
         values = deep_merge(values, proxy_values(settings["ingress"], hub.get("domain"), deployment, settings.get("tags")))
     home = singleuser_storage(settings.get("storage"))

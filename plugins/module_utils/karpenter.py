@@ -24,6 +24,7 @@ from ansible_collections.hubops.eks.plugins.module_utils.naming import LABEL_POO
 from ansible_collections.hubops.eks.plugins.module_utils.naming import TAG_DEPLOYMENT
 from ansible_collections.hubops.eks.plugins.module_utils.naming import TAG_GROUP
 from ansible_collections.hubops.eks.plugins.module_utils.naming import USER_POOL_TAINT
+from ansible_collections.hubops.eks.plugins.module_utils.services import dask_pools
 
 NODEPOOL_API = ("karpenter.sh", "v1", "NodePool")
 NODECLASS_API = ("karpenter.k8s.aws", "v1", "EC2NodeClass")
@@ -389,10 +390,12 @@ def pool_manifests(pool, ctx, defaults=None, where="pool"):
     return nodepool_manifest(spec, ctx), nodeclass_manifest(spec, ctx)
 
 
-def pools_from_inventory(groups, shared_pools, defaults=None):
+def pools_from_inventory(groups, shared_pools, defaults=None, dask=None):
     """The pool specs an inventory asks for: every hubops_nodepools entry (shared, no group label) and one pool per
-    group (named after it) unless the group's nodepool says `shared: <pool>`. No system/default pool: the core managed
-    node group runs the system pods. Raises PoolSpecError on duplicate names or a shared reference to nothing."""
+    group (named after it) unless the group's nodepool says `shared: <pool>`, plus, with dask (hubops_dask_gateway)
+    enabled, the spot-only `<group>-dask` worker pool of each group with a dask block (module_utils/services.py).
+    No system/default pool: the core managed node group runs the system pods. Raises PoolSpecError on duplicate names
+    or a shared reference to nothing."""
     defaults = dict(defaults or {})
     pools, problems, names = [], [], {}
     for index, pool in enumerate(shared_pools or []):
@@ -428,9 +431,21 @@ def pools_from_inventory(groups, shared_pools, defaults=None):
                              "Give the pool another name (nodepool: {name: ...}) or share it with shared: %s." % name))
         names[name] = where
         pools.append(spec)
+    dask_index = dict((g.get("name"), i) for i, g in enumerate(groups or []) if isinstance(g, dict))
+    for own in dask_pools(groups, dask):
+        spec = merged_spec(own, defaults)
+        where = "hubops_groups[%d].dask" % dask_index.get(spec["group"], 0)
+        problems.extend(validate_pool(spec, where))
+        name = spec.get("name")
+        if name in names:
+            problems.append((where, "needs the worker pool '%s', a name %s already uses." % (name, names[name]),
+                             "Rename that pool or the group."))
+        names[name] = where
+        pools.append(spec)
     if problems:
         raise PoolSpecError(problems)
     return [normalise_pool(p, defaults) for p in pools]
+
 
 
 def group_pool_names(groups):
