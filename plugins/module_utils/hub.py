@@ -70,7 +70,7 @@ MEMBER_KEY = {"github": "github_teams", "dandi": "github_teams", "cognito": "cog
 # Non-secret auth settings passed through to the hub as they are.
 AUTH_PASSTHROUGH = ("admins", "allowed_users", "allowed_organizations", "scope", "username_claim", "authorize_url",
                     "token_url", "userdata_url", "groups_claim", "server_address", "server_port", "use_ssl",
-                    "start_tls", "bind_dn", "user_search_base", "user_attribute", "allowed_groups", "logout_url")
+                    "start_tls", "ca_bundle", "bind_dn", "user_search_base", "user_attribute", "allowed_groups", "logout_url")
 HUB_EXTRA_CONFIG = """\
 # hubops.eks: authentication and per-group profiles (roles/jupyterhub/files/hubops_hub, mounted beside this file).
 import sys
@@ -116,14 +116,33 @@ def _pool_gpus(pools_by_name, name):
     return int(((pool.get("gpu") or {}).get("count")) or 0)
 
 
+def user_image(ref, registries):
+    """A user image through the hubops_image_registries mirrors, like the chart's images. Inventories may write Docker
+    Hub images short ("jupyter/base-notebook", "python:3"): they match a docker.io mirror as docker.io/... would;
+    an image no mirror matches stays as written."""
+    if not registries:
+        return ref
+    first = ref.split("/", 1)[0]
+    if "/" not in ref:
+        full = "docker.io/library/" + ref
+    elif "." not in first and ":" not in first and first != "localhost":
+        full = "docker.io/" + ref
+    else:
+        full = ref
+    mirrored = mirror_image(full, registries)
+    return ref if mirrored == full else mirrored
+
+
 def hub_custom(settings):
-    """The `custom.hubops` value: groups with their profiles resolved to pool names, the allow-list, auth settings."""
+    """The `custom.hubops` value: groups with their profiles resolved to pool names, the allow-list, auth settings.
+    Profile images go through the image mirrors (hubops_image_registries), as the singleuser default does."""
     groups = settings.get("groups") or []
     shared = settings.get("nodepools") or []
     pools = {p["name"]: p for p in pools_from_inventory(groups, shared, settings.get("pool_defaults"))}
     hub = settings.get("hub") or {}
     kind = auth_type(hub)
-    default_image = hub.get("default_image") or DEFAULT_IMAGE
+    registries = settings.get("image_registries") or {}
+    default_image = user_image(hub.get("default_image") or DEFAULT_IMAGE, registries)
     out_groups = []
     for group in groups:
         own = group.get("nodepool") or {}
@@ -138,7 +157,7 @@ def hub_custom(settings):
                 "cpu": profile.get("cpu", DEFAULT_PROFILE["cpu"]),
                 "memory": str(profile.get("memory", DEFAULT_PROFILE["memory"])),
                 "gpu": int(profile.get("gpu") or 0),
-                "images": list(profile.get("images") or [default_image]),
+                "images": [user_image(i, registries) for i in profile.get("images") or []] or [default_image],
                 "allow_custom_image": bool(profile.get("allow_custom_image", False)),
                 "nodepool": pool,
                 "default": bool(profile.get("default", False)),
@@ -289,7 +308,7 @@ def hub_values(settings):
     placeholders = int((hub.get("placeholders") or {}).get("replicas") or 0)
     files = settings.get("files") or {}
     ownership = {LABEL_MANAGED_BY: LABEL_MANAGED_BY_VALUE, LABEL_DEPLOYMENT: deployment}
-    image_name, image_tag = _split_image(mirror_image(hub.get("default_image") or DEFAULT_IMAGE, registries))
+    image_name, image_tag = _split_image(user_image(hub.get("default_image") or DEFAULT_IMAGE, registries))
 
     extra_env = {}
     for env_name in sorted(secrets["auth"]):

@@ -191,6 +191,16 @@ def test_ldap_password_goes_to_the_environment():
     assert "ldap-PW" not in json.dumps(values)
 
 
+def test_ldap_ca_bundle_reaches_the_hub():
+    """The CA the hub verifies the LDAP server with (public, so in the values, read by hubops_hub/auth.py)."""
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    settings = github_settings()
+    settings["hub"]["auth"] = {"type": "ldap", "server_address": "ldap.example.org", "user_search_base": "dc=example,dc=org",
+                               "bind_dn": "cn=hub,dc=example,dc=org", "bind_password": "ldap-PW", "use_ssl": True, "ca_bundle": pem}
+    auth = H.hub_values(settings)["custom"]["hubops"]["auth"]
+    assert auth["ca_bundle"] == pem and auth["use_ssl"] is True
+
+
 def test_hardening_defaults():
     values = H.hub_values(github_settings())
     single = values["singleuser"]
@@ -254,3 +264,26 @@ def test_values_are_stable():
     assert H.hub_values(github_settings()) == H.hub_values(github_settings())
     text = yaml.safe_dump(H.hub_values(github_settings()))
     assert yaml.safe_load(text) == H.hub_values(github_settings())
+
+
+def test_mirrors_rewrite_the_user_images_too():
+    """hubops_image_registries: an internet-restricted site mirrors every image, so the images users' servers run
+    (the default singleuser image, every profile's images, Docker Hub short names included) go to the mirror too."""
+    registries = {"quay.io": "mirror.example.org/quay", "docker.io": "mirror.example.org/hub"}
+    settings = dict(github_settings(default_image="quay.io/jupyter/datascience-notebook:2025-10-20"), image_registries=registries)
+    settings["groups"][0]["profiles"].append({"name": "many", "images": [
+        "docker.io/dandiarchive/dandihub:2025.1", "jupyter/base-notebook:latest", "python:3.12", "ghcr.io/org/image:1",
+        "quay.io/org/pinned@sha256:" + "a" * 64]})
+    values = H.hub_values(settings)
+    assert values["singleuser"]["image"] == {"name": "mirror.example.org/quay/jupyter/datascience-notebook", "tag": "2025-10-20"}
+    profiles = values["custom"]["hubops"]["groups"][0]["profiles"]
+    assert profiles[0]["images"] == ["mirror.example.org/quay/jupyter/datascience-notebook:2025-10-20"]
+    assert profiles[1]["images"] == ["mirror.example.org/hub/dandiarchive/dandihub:2025.1",
+                                     "mirror.example.org/hub/jupyter/base-notebook:latest",
+                                     "mirror.example.org/hub/library/python:3.12",
+                                     "ghcr.io/org/image:1",   # no mirror for ghcr.io: as written
+                                     "mirror.example.org/quay/org/pinned@sha256:" + "a" * 64]
+    # the shared-pool group's default profile runs the default image, mirrored as well
+    assert values["custom"]["hubops"]["groups"][1]["profiles"][0]["images"] == profiles[0]["images"]
+    plain = H.hub_values(dict(settings, image_registries={}))
+    assert plain["custom"]["hubops"]["groups"][0]["profiles"][1]["images"][1] == "jupyter/base-notebook:latest"

@@ -160,6 +160,16 @@ def test_each_auth_type_with_its_secrets_passes(auth):
     assert validate(inv) == ([], [])
 
 
+def test_ldap_ca_bundle_is_pem_text():
+    auth = {"type": "ldap", "server_address": "ldap.example.org", "bind_dn": "cn=hub,dc=example,dc=org", "bind_password": "pw-1",
+            "ca_bundle": "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"}
+    hub = {"domain": "hub.example.org", "route53_zone": "example.org", "auth": auth}
+    assert validate(with_(LOCAL, hubops_hub=hub)) == ([], [])
+    errors = validate(with_(LOCAL, hubops_hub=dict(hub, auth=dict(auth, ca_bundle="/etc/ssl/certs/site-ca.pem"))))[0]
+    assert fields(errors) == ["hubops_hub.auth.ca_bundle"]
+    assert "not a file name" in errors[0]["message"] and "-----BEGIN CERTIFICATE-----" in errors[0]["fix"]
+
+
 def test_a_domain_needs_a_zone_or_a_certificate():
     errors = validate(with_(LOCAL, hubops_hub={"domain": "hub.example.org", "auth": {"type": "dummy", "allow_dummy": True}}))[0]
     assert [e["field"] for e in errors] == ["hubops_hub.domain"]
