@@ -94,9 +94,6 @@ PATTERNS = {
     "github_team": (r"^[A-Za-z0-9-]+:[A-Za-z0-9._-]+$", "must be <organisation>:<team-slug>", "dandi:neuro"),
     "duration": (r"^([0-9]+[smh])+$|^Never$", "must be a duration like 30s, 15m, 720h, or Never", "720h"),
     "az_name": (r"^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$", "must be an availability zone name", "us-east-2a"),
-    "pem_certificates": (r"^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$",
-                         "must be PEM certificate text, not a file name",
-                         "a literal block: ca_bundle: | then the lines from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----"),
     "cron_aws": (r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$", "must be an AWS cron expression (six fields)", "cron(0 5 * * ? *)"),
     "cron": (r"^\S+ \S+ \S+ \S+ \S+$", "must be a five-field cron schedule", '"17 3 * * *"'),
     "prom_duration": (r"^[0-9]+(ms|s|m|h|d|w|y)$", "must be a Prometheus duration", "15d"),
@@ -284,6 +281,16 @@ def _group():
             "scratch_retention_days": _int("Days before files in the shared scratch/ are deleted; 0 keeps them.", minimum=0),
         }),
         "budget": _budget("AWS Budget for the group's tagged spend (hubops:group)."),
+        "dask": _obj("The group's Dask clusters (hubops_dask_gateway): limits per cluster and a spot-only worker pool "
+                     "<group>-dask. Members of no group with dask cannot create clusters.", {
+                         "max_cores": _num("Most cores of one cluster (cluster_max_cores).", exclusiveMinimum=0, default=16),
+                         "max_memory": _str("Most memory of one cluster (cluster_max_memory).", "quantity", default="64Gi"),
+                         "max_clusters": _int("Most clusters a user runs at once (dask-gateway applies the largest of the "
+                                              "groups to every user).", minimum=1, default=2),
+                         "max_workers": _int("Most workers of one cluster (cluster_max_workers).", minimum=1, default=16),
+                         "instance_types": _list("Instance types of the worker pool (default: current c, m, r families).",
+                                                 _str("An EC2 instance type.", "instance_type"), minItems=1),
+                     }),
     }, required=["name"])
 
 
@@ -308,8 +315,6 @@ def _auth():
         "server_address": _str("LDAP server host name (ldap)."),
         "server_port": _int("LDAP server port (ldap).", minimum=1, maximum=65535),
         "use_ssl": _bool("Use LDAPS (ldap).", True),
-        "ca_bundle": _str("PEM CA certificate(s) the LDAP server's certificate must chain to (ldap; default: the hub image's "
-                          "system CAs). The certificate is always verified, and must name server_address.", "pem_certificates"),
         "bind_dn": _str("DN the hub binds as to search users (ldap)."),
         "bind_password": _str("Password of bind_dn (ldap); from the vault."),
         "user_search_base": _str("Where users are searched (ldap)."),
@@ -423,11 +428,29 @@ SCHEMA = {
             "controller_replicas": _int("Controller replicas (on the core nodes).", minimum=1, maximum=5),
         }),
         "hubops_charts": _map("Chart sources by chart key (jupyterhub, karpenter, ...): repo/name/version or path.", _chart_ref()),
-        "hubops_services": _map("Optional services beside the hub (dask-gateway, ...), by chart key.", _obj("A service.", {
-            "enabled": _bool("Install it.", True),
-            "namespace": _str("Namespace (defaults to the key).", "dns_label"),
-            "values": {"type": "object", "description": "Extra Helm values."},
-        })),
+        "hubops_services": _list("Other charts installed beside the hub (roles/services) and removed by teardown.", _obj(
+            "A chart release.", {
+                "name": _str("Release name, unique.", "dns_label"),
+                "namespace": _str("Namespace (default: the release name); created and, on teardown, deleted by hubops "
+                                  "when it made it.", "dns_label"),
+                "chart": _chart_ref(),
+                "values": {"type": "object", "description": "Helm values (secrets from vault_* variables)."},
+            }, required=["name", "chart"])),
+        "hubops_dask_gateway": _obj("dask-gateway beside the hub (roles/services): JupyterHub login, Dask clusters on the "
+                                    "spot-only pool of the user's group (hubops_groups[].dask). Chart from "
+                                    "hubops_charts['dask-gateway'].", {
+                                        "enabled": _bool("Install dask-gateway.", False),
+                                        "namespace": _str("Its namespace.", "dns_label", default="dask-gateway"),
+                                        "worker_image": _str("Image of schedulers and workers; needs the same Python "
+                                                             "packages as the notebook image (default: the chart's "
+                                                             "dask-gateway image)."),
+                                        "idle_timeout": _int("Seconds a cluster may stay idle before it is stopped; "
+                                                             "0 = never.", minimum=0, default=1800),
+                                        "consolidate_after": _str("How long a worker node stays empty before Karpenter "
+                                                                  "removes it.", "duration", default="1m"),
+                                        "ami_alias": _str("AMI of the worker pools (default hubops_karpenter.ami_alias).",
+                                                          "ami_alias"),
+                                    }),
         "hubops_monitoring": _obj("Prometheus and Grafana (roles/monitoring): the hub's metrics, dashboards per user, group and "
                                   "node pool. About 1.5 GiB of memory on the core nodes and the Prometheus volume.", {
             "enabled": _bool("Install kube-prometheus-stack (false removes it on the next site.yml).", True),
@@ -891,8 +914,9 @@ def rule_nodepools(inv):
     shared = [p for _i, p in _items(inv.get("hubops_nodepools"))]
     if not all(isinstance(x, dict) for x in groups + shared):
         return [], []
+    dask = inv.get("hubops_dask_gateway") if isinstance(inv.get("hubops_dask_gateway"), dict) else None
     try:
-        pools_from_inventory(groups, shared)
+        pools_from_inventory(groups, shared, None, dask)
     except PoolSpecError as exc:
         return [_problem(field, message, fix) for field, message, fix in exc.problems], []
     return [], []
@@ -1077,9 +1101,41 @@ def rule_placeholders(inv):
     return errors, []
 
 
+def rule_services(inv):
+    """dask-gateway needs groups that may use it; dask blocks do nothing without it; release names are unique."""
+    errors, warnings = [], []
+    dask = _dict(inv.get("hubops_dask_gateway"))
+    groups = [(i, _dict(g)) for i, g in _items(inv.get("hubops_groups"))]
+    with_dask = [(i, g) for i, g in groups if g.get("dask") is not None]
+    if dask.get("enabled") is True and not with_dask:
+        errors.append(_problem("hubops_dask_gateway.enabled", "is true but no group has a dask block, so nobody could "
+                               "create a cluster.", "Give the groups that use Dask hubops_groups[].dask: {max_cores: 16, "
+                               "max_memory: 64Gi, max_clusters: 2, max_workers: 16}, or set enabled: false."))
+    if dask.get("enabled") is not True:
+        for index, _group in with_dask:
+            warnings.append(_problem("hubops_groups[%d].dask" % index, "is set but hubops_dask_gateway.enabled is not true, "
+                                     "so it does nothing.", "Set hubops_dask_gateway: {enabled: true}, or remove it."))
+    seen = {}
+    for index, service in _items(inv.get("hubops_services")):
+        name = _dict(service).get("name")
+        if name == "dask-gateway" or (isinstance(name, str) and name in seen):
+            where = "hubops_dask_gateway" if name == "dask-gateway" else "hubops_services[%d]" % seen[name]
+            errors.append(_problem("hubops_services[%d].name" % index, "is '%s', a release %s already installs." % (name, where),
+                                   "Give every release its own name (dask-gateway is set with hubops_dask_gateway)."))
+        elif isinstance(name, str):
+            seen[name] = index
+        chart = _dict(_dict(service).get("chart"))
+        if isinstance(service, dict) and isinstance(service.get("chart"), dict) and not chart.get("path") and not (
+                chart.get("repo") and chart.get("version")):
+            errors.append(_problem("hubops_services[%d].chart" % index, "names neither a local path nor a repo with a "
+                                   "pinned version.", "Write chart: {repo: https://..., name: <chart>, version: <x.y.z>} or "
+                                   "chart: {path: /path/to/chart}."))
+    return errors, warnings
+
+
 RULES = (rule_placeholders, rule_vpc_cidr, rule_service_cidr, rule_public_access_cidrs, rule_byo_subnets, rule_names, rule_nodepools,
          rule_auth, rule_hub_domain, rule_hub_tls, rule_group_members, rule_charts, rule_tags, rule_nat, rule_images, rule_teardown_confirm,
-         rule_storage)
+         rule_storage, rule_services)
 
 
 def unknown_keys(inventory):
