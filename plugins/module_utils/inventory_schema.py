@@ -94,6 +94,9 @@ PATTERNS = {
     "github_team": (r"^[A-Za-z0-9-]+:[A-Za-z0-9._-]+$", "must be <organisation>:<team-slug>", "dandi:neuro"),
     "duration": (r"^([0-9]+[smh])+$|^Never$", "must be a duration like 30s, 15m, 720h, or Never", "720h"),
     "az_name": (r"^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$", "must be an availability zone name", "us-east-2a"),
+    "pem_certificates": (r"^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$",
+                         "must be PEM certificate text, not a file name",
+                         "a literal block: ca_bundle: | then the lines from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----"),
     "cron_aws": (r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$", "must be an AWS cron expression (six fields)", "cron(0 5 * * ? *)"),
     "cron": (r"^\S+ \S+ \S+ \S+ \S+$", "must be a five-field cron schedule", '"17 3 * * *"'),
     "prom_duration": (r"^[0-9]+(ms|s|m|h|d|w|y)$", "must be a Prometheus duration", "15d"),
@@ -315,6 +318,8 @@ def _auth():
         "server_address": _str("LDAP server host name (ldap)."),
         "server_port": _int("LDAP server port (ldap).", minimum=1, maximum=65535),
         "use_ssl": _bool("Use LDAPS (ldap).", True),
+        "ca_bundle": _str("PEM CA certificate(s) the LDAP server's certificate must chain to (ldap; default: the hub image's "
+                          "system CAs). The certificate is always verified, and must name server_address.", "pem_certificates"),
         "bind_dn": _str("DN the hub binds as to search users (ldap)."),
         "bind_password": _str("Password of bind_dn (ldap); from the vault."),
         "user_search_base": _str("Where users are searched (ldap)."),
