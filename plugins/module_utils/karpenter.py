@@ -447,7 +447,6 @@ def pools_from_inventory(groups, shared_pools, defaults=None, dask=None):
     return [normalise_pool(p, defaults) for p in pools]
 
 
-
 def group_pool_names(groups):
     """group name -> the pool its servers run on by default (its own, or the shared one it names)."""
     result = {}

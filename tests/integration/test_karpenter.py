@@ -123,7 +123,8 @@ def test_one_group_change_touches_one_pool_and_a_removed_group_loses_its_pool(em
     assert first.rc == 0, first.output[-4000:]
     kubeconfig = emulator.cluster_kubeconfig
     before = objects(kubeconfig, "nodepools")
-    assert sorted(before) == ["astro", "gpu", "neuro"]
+    # (neuro-dask, astro-dask: the dask-gateway worker pools of the groups with a dask block, in the same plan)
+    assert sorted(before) == ["astro", "astro-dask", "gpu", "neuro", "neuro-dask"]
     releases = subprocess.run([str(BIN / "helm"), "--kubeconfig", str(kubeconfig), "list", "-n", "kube-system", "-o", "json"],
                               capture_output=True, text=True, check=True).stdout
     # (kube-system also holds the load balancer controller of the ingress_dns role)
@@ -148,9 +149,9 @@ def test_one_group_change_touches_one_pool_and_a_removed_group_loses_its_pool(em
 
     removed = emulator.playbook("site.yml", inventory_with(tmp_path / "b", {"hubops_groups": _groups_with(drop_astro)}))
     assert removed.rc == 0, removed.output[-4000:]
-    assert sorted(objects(kubeconfig, "nodepools")) == ["gpu", "neuro"]
+    assert sorted(objects(kubeconfig, "nodepools")) == ["gpu", "neuro", "neuro-dask"]
     remaining = objects(kubeconfig, "ec2nodeclasses")
-    assert sorted(remaining) == ["gpu", "neuro"]
+    assert sorted(remaining) == ["gpu", "neuro", "neuro-dask"]
     assert all(remaining[n]["metadata"]["resourceVersion"] == classes[n]["metadata"]["resourceVersion"] for n in remaining)
 
 
