@@ -20,7 +20,8 @@ CHARTS = REPO.parent / "shared" / "reference" / "charts"
 TEARDOWN_CONFIRM = ("-e", "hubops_teardown_confirm=local")
 NS = "dask-gateway"
 HUB_NS = "jupyterhub"
-TAGS = "karpenter,hub,services"
+# cluster: eks_cluster publishes the endpoint the later roles need to act on the cluster at all
+TAGS = "cluster,karpenter,hub,services"
 
 pytestmark = pytest.mark.skipif(not (KIT / "start").exists() or not (BIN / "kubectl").exists() or not (CHARTS / "dask-gateway").is_dir(),
                                 reason="needs the Kubernetes kit in ../shared/k8s, the reference charts and kubectl (make deps)")
@@ -91,6 +92,7 @@ def test_dask_gateway_installs_beside_the_hub_converges_and_goes(emulator):
 
     # A re-run of what this role touches changes nothing (test_hub's full re-run covers the rest of site.yml).
     again = emulator.playbook("site.yml", None, "-v", "--tags", TAGS)
+    assert "install | Install or upgrade dask-gateway" in again.output and "cluster_present | One NodePool" in again.output
     assert again.rc == 0 and again.recap["changed"] == 0, [line for line in again.output.splitlines() if line.startswith(("TASK", "changed"))]
     assert token not in again.output
     assert secret(kubeconfig, NS, "hubops-dask-gateway-token")["jupyterhub-api-token"] == token
