@@ -15,6 +15,8 @@ DEFAULT_CHARTS = {
     "karpenter": {"repo": "oci://public.ecr.aws/karpenter", "name": "karpenter", "version": "1.14.1"},
     "karpenter-crd": {"repo": "oci://public.ecr.aws/karpenter", "name": "karpenter-crd", "version": "1.14.1"},
     "jupyterhub": {"repo": "https://hub.jupyter.org/helm-chart/", "name": "jupyterhub", "version": "4.4.0"},
+    "kube-prometheus-stack": {"repo": "https://prometheus-community.github.io/helm-charts", "name": "kube-prometheus-stack",
+                              "version": "88.5.3"},
     "dask-gateway": {"repo": "https://helm.dask.org/", "name": "dask-gateway", "version": "2026.3.0"},
     "aws-load-balancer-controller": {"repo": "https://aws.github.io/eks-charts", "name": "aws-load-balancer-controller",
                                      "version": "3.5.0"},

@@ -32,6 +32,7 @@ import os
 from ansible_collections.hubops.eks.plugins.module_utils.charts import mirror_image
 from ansible_collections.hubops.eks.plugins.module_utils.ingress import proxy_values
 from ansible_collections.hubops.eks.plugins.module_utils.karpenter import pools_from_inventory
+from ansible_collections.hubops.eks.plugins.module_utils.monitoring import hub_metrics_values
 from ansible_collections.hubops.eks.plugins.module_utils import services as _services
 from ansible_collections.hubops.eks.plugins.module_utils.storage import singleuser_storage
 from ansible_collections.hubops.eks.plugins.module_utils.naming import LABEL_DEPLOYMENT, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE
@@ -374,6 +375,13 @@ def hub_values(settings):
     rule = _services.hub_egress_rule(settings.get("dask"))
     if rule and rule not in values["singleuser"]["networkPolicy"]["egress"]:
         values["singleuser"]["networkPolicy"]["egress"].append(rule)
+    # Monitoring (module_utils/monitoring.py): a service token with read:metrics only, and Prometheus let in.
+    if settings.get("metrics"):
+        metrics = hub_metrics_values(settings["metrics"]["namespace"])
+        ingress = metrics["hub"]["networkPolicy"].pop("ingress")
+        values = deep_merge(values, metrics)
+        policy = values["hub"]["networkPolicy"]
+        policy["ingress"] = list(policy.get("ingress") or []) + ingress  # appended: deep_merge replaces lists
     if settings.get("ingress") is not None:
         values = deep_merge(values, proxy_values(settings["ingress"], hub.get("domain"), deployment, settings.get("tags")))
     home = singleuser_storage(settings.get("storage"))
