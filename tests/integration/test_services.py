@@ -20,8 +20,9 @@ CHARTS = REPO.parent / "shared" / "reference" / "charts"
 TEARDOWN_CONFIRM = ("-e", "hubops_teardown_confirm=local")
 NS = "dask-gateway"
 HUB_NS = "jupyterhub"
-# cluster: eks_cluster publishes the endpoint the later roles need to act on the cluster at all
-TAGS = "cluster,karpenter,hub,services"
+# cluster: eks_cluster publishes the endpoint the later roles need to act on the cluster at all; foundations: the KMS
+# key the Karpenter controller policy names (without it the policy would change)
+TAGS = "foundations,cluster,karpenter,hub,services"
 
 pytestmark = pytest.mark.skipif(not (KIT / "start").exists() or not (BIN / "kubectl").exists() or not (CHARTS / "dask-gateway").is_dir(),
                                 reason="needs the Kubernetes kit in ../shared/k8s, the reference charts and kubectl (make deps)")
