@@ -21,8 +21,7 @@ TEARDOWN_CONFIRM = ("-e", "hubops_teardown_confirm=local")
 NS = "dask-gateway"
 HUB_NS = "jupyterhub"
 # network + cluster: eks_cluster (which needs the VPC facts) publishes the endpoint the later roles need to act on the
-# cluster at all; foundations: the KMS
-# key the Karpenter controller policy names (without it the policy would change)
+# cluster at all; foundations: the KMS key the Karpenter controller policy names (without it the policy would change)
 TAGS = "network,foundations,cluster,karpenter,hub,services"
 
 pytestmark = pytest.mark.skipif(not (KIT / "start").exists() or not (BIN / "kubectl").exists() or not (CHARTS / "dask-gateway").is_dir(),
