@@ -336,6 +336,28 @@ def _auth():
     }, required=["type"])
 
 
+def _monitoring():
+    description = ("Prometheus and Grafana (roles/monitoring): the hub's metrics, dashboards per user, group and "
+                   "node pool. About 1.5 GiB of memory on the core nodes and the Prometheus volume.")
+    return _obj(description, {
+        "enabled": _bool("Install kube-prometheus-stack (false removes it on the next site.yml).", True),
+        "namespace": _str("Its namespace.", "dns_label", default="monitoring"),
+        "retention": _str("How long Prometheus keeps samples.", "prom_duration", default="15d"),
+        "storage_size": _str("Prometheus' volume (gp3, hubops_monitoring.storage_class); Prometheus also deletes the "
+                             "oldest data past 85% of it.", "gibibytes", default="20Gi"),
+        "storage_class": _str("StorageClass of the Prometheus volume (hubops-gp3 is made by the storage role).",
+                              default="hubops-gp3"),
+        "scrape_interval": _str("How often Prometheus scrapes.", "prom_duration", default="60s"),
+        "storage_usage": _bool("Serve the storage role's usage report to Prometheus (a tiny exporter in the hub's "
+                               "namespace).", True),
+        "grafana": _obj("Grafana (a ClusterIP Service: kubectl port-forward, see roles/monitoring).", {
+            "admin_user": _str("Admin login.", default="admin"),
+            "admin_password": _str("Admin password from a vault_* variable; without it one is generated once and "
+                                   "kept in the Secret hubops-grafana-admin."),
+        }),
+    })
+
+
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://github.com/hubops/eks/inventory.schema.json",
@@ -456,24 +478,7 @@ SCHEMA = {
                                         "ami_alias": _str("AMI of the worker pools (default hubops_karpenter.ami_alias).",
                                                           "ami_alias"),
                                     }),
-        "hubops_monitoring": _obj("Prometheus and Grafana (roles/monitoring): the hub's metrics, dashboards per user, group and "
-                                  "node pool. About 1.5 GiB of memory on the core nodes and the Prometheus volume.", {
-            "enabled": _bool("Install kube-prometheus-stack (false removes it on the next site.yml).", True),
-            "namespace": _str("Its namespace.", "dns_label", default="monitoring"),
-            "retention": _str("How long Prometheus keeps samples.", "prom_duration", default="15d"),
-            "storage_size": _str("Prometheus' volume (gp3, hubops_monitoring.storage_class); Prometheus also deletes the "
-                                 "oldest data past 85% of it.", "gibibytes", default="20Gi"),
-            "storage_class": _str("StorageClass of the Prometheus volume (hubops-gp3 is made by the storage role).",
-                                  default="hubops-gp3"),
-            "scrape_interval": _str("How often Prometheus scrapes.", "prom_duration", default="60s"),
-            "storage_usage": _bool("Serve the storage role's usage report to Prometheus (a tiny exporter in the hub's "
-                                   "namespace).", True),
-            "grafana": _obj("Grafana (a ClusterIP Service: kubectl port-forward, see roles/monitoring).", {
-                "admin_user": _str("Admin login.", default="admin"),
-                "admin_password": _str("Admin password from a vault_* variable; without it one is generated once and "
-                                       "kept in the Secret hubops-grafana-admin."),
-            }),
-        }),
+        "hubops_monitoring": _monitoring(),
         "hubops_hub": _obj("The JupyterHub itself.", {
             "domain": _str("Public host name of the hub.", "hostname"),
             "route53_zone": _str("Route53 hosted zone that holds domain.", "hostname"),

@@ -94,16 +94,16 @@ ALLOWED = [
 ]
 
 
-def allowed(resource: Resource, allow_list=ALLOWED) -> str | None:
-    """The reason the allow-list exempts the resource, or None."""
-    for entry in allow_list:
+def allowed(resource: Resource, allow_list=None) -> str | None:
+    """The reason the allow-list (default ALLOWED) exempts the resource, or None."""
+    for entry in ALLOWED if allow_list is None else allow_list:
         service, rtype = entry.kind.split(":", 1)
         if resource.kind.split(":", 1)[0] == service and rtype in ("*", resource.kind.split(":", 1)[1]) and entry.match(resource):
             return entry.reason
     return None
 
 
-def untagged(resources: list[Resource], deployment: str = DEPLOYMENT, allow_list=ALLOWED):
+def untagged(resources: list[Resource], deployment: str = DEPLOYMENT, allow_list=None):
     """(resources without TAG=deployment that no entry allows, [(resource, reason)] the allow-list exempts)."""
     missing, exempt = [], []
     for resource in resources:
