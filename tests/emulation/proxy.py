@@ -10,7 +10,9 @@ Control endpoints (never forwarded):
   POST /_hubops/stats/reset       zero the counters
   POST /_hubops/faults            {"rate": 0.1, "seed": 7, "max_consecutive": 2, "kinds": ["throttle", "5xx"]}
   POST /_hubops/kill              {"action": "CreateNatGateway", "pid": 1234}: when that action arrives,
-                                  SIGKILL the process group of pid and answer 503 (a run killed part-way)
+                                  SIGKILL the process group of pid and answer 503 (a run killed part-way); until
+                                  the next control request, that action keeps answering 503, so a module process
+                                  outside the group (or a retry already in flight) cannot complete it after the kill
   GET  /_hubops/health
   GET  /_hubops/kit               {"kubeconfig": "<abs path>"} of the Kubernetes API server kit behind the emulated EKS
                                   clusters, or {"kubeconfig": null} when there is none (the eksctl stand-in asks)
@@ -105,6 +107,7 @@ class ProxyState:
         self.reset_stats()
         self.configure_faults({})
         self.kill = None
+        self.dead_action: str | None = None
         self.kit_kubeconfig: str | None = None
 
     def reset_stats(self) -> None:
@@ -203,12 +206,17 @@ def make_handler(state: ProxyState, upstream_host: str, upstream_port: int):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             if self.path.startswith("/_hubops/"):
+                if not self.path.startswith("/_hubops/health"):
+                    state.dead_action = None  # the test moved on: the killed run is over
                 return self._control(body)
             if not self.path.startswith("/moto-api"):
                 service, action, protocol = classify(self.headers, self.path, self.command, body)
                 kill = state.kill
+                if state.dead_action and state.dead_action == action:
+                    return self._send(*error_response(protocol, "5xx"))
                 if kill and kill.get("action") == action:
                     state.kill = None
+                    state.dead_action = action
                     try:
                         os.killpg(int(kill["pid"]), signal.SIGKILL)
                     except (ProcessLookupError, PermissionError):
