@@ -189,7 +189,10 @@ def test_chart_version_change_snapshots_the_hub_database_first(emulator, tmp_pat
     chart = yaml.safe_load((newer / "Chart.yaml").read_text())
     chart["version"] = "4.4.1"
     (newer / "Chart.yaml").write_text(yaml.safe_dump(chart))
-    charts = json.dumps({"hubops_charts": {"jupyterhub": {"path": str(newer), "values": {"prePuller": {"hook": {"enabled": False}}}}}})
+    # -e replaces hubops_charts whole: keep the inventory's other chart entries (kit-only values of the other charts)
+    other = dict(inventory_vars(inventory).get("hubops_charts") or {})
+    other["jupyterhub"] = {"path": str(newer), "values": {"prePuller": {"hook": {"enabled": False}}}}
+    charts = json.dumps({"hubops_charts": other})
     upgraded = emulator.playbook("site.yml", inventory, "-e", charts)
     assert upgraded.rc == 0, upgraded.output[-4000:]
     snapshots = ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [volume]}])["Snapshots"]
