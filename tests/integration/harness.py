@@ -214,7 +214,11 @@ class Emulator:
         proc = subprocess.run(self.playbook_cmd(playbook, inventory, *extra), cwd=REPO, env=env,
                               capture_output=True, text=True, check=False)
         seconds = time.monotonic() - start
-        return Run(proc.returncode, proc.stdout + proc.stderr, seconds, self.stats())
+        run = Run(proc.returncode, proc.stdout + proc.stderr, seconds, self.stats())
+        # shown with the test's output (-s, or on failure): where a slow test spends its time
+        print("playbook %s %s: rc=%d %.1fs %s" % (playbook, " ".join(extra), run.rc, seconds,
+                                                 run.recap if RECAP_RE.search(run.output) else "(no recap)"))
+        return run
 
 
 def inventory_with(tmp_path: Path, overrides: dict) -> Path:

@@ -23,6 +23,9 @@ KIT = REPO.parent / "shared" / "k8s"
 CHARTS = REPO.parent / "shared" / "reference" / "charts"
 FILES = REPO / "roles" / "jupyterhub" / "files" / "hubops_hub"
 TEARDOWN_CONFIRM = ("-e", "hubops_teardown_confirm=local")
+# The phases the hub needs, for the tests of one hub feature (storage in AWS, monitoring, services charts and budgets
+# are proven by their own tests); the local lifecycle test below runs site.yml whole. Teardown always runs whole.
+HUB_TAGS = ("--tags", "network,foundations,cluster,karpenter,hub")
 GH_SECRET = "gh-secret-Zq81x0"
 PULL_PASSWORD = "pull-password-Kd72b"
 NS = "jupyterhub"
@@ -131,7 +134,7 @@ def test_site_installs_the_hub_converges_and_keeps_secrets_out_of_the_output(emu
     groups[0]["members"] = {"github_teams": ["hubops-test:neuro"]}
     inventory = inventory_with(tmp_path, {"hubops_hub": hub, "hubops_groups": groups})
 
-    first = emulator.playbook("site.yml", inventory, "-v")
+    first = emulator.playbook("site.yml", inventory, "-v", *HUB_TAGS)
     assert first.rc == 0, first.output[-4000:]
     for secret in (GH_SECRET, PULL_PASSWORD):
         assert secret not in first.output
@@ -149,7 +152,7 @@ def test_site_installs_the_hub_converges_and_keeps_secrets_out_of_the_output(emu
     assert get(kubeconfig, "storageclass", "hubops-gp3")["provisioner"] == "ebs.csi.aws.com"
     assert '"hub": "namespace jupyterhub, login github' in first.output
 
-    again = emulator.playbook("site.yml", inventory, "-v")
+    again = emulator.playbook("site.yml", inventory, "-v", *HUB_TAGS)
     assert again.rc == 0 and again.recap["changed"] == 0, [line for line in again.output.splitlines() if line.startswith(("TASK", "changed"))]
     for secret in (GH_SECRET, PULL_PASSWORD):
         assert secret not in again.output
@@ -167,7 +170,7 @@ def test_chart_version_change_snapshots_the_hub_database_first(emulator, tmp_pat
     hub = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all" / "hub.yml").read_text())["hubops_hub"]
     hub["auth"] = {"type": "dummy", "allow_dummy": True}
     inventory = inventory_with(tmp_path, {"hubops_hub": hub})
-    first = emulator.playbook("site.yml", inventory)
+    first = emulator.playbook("site.yml", inventory, *HUB_TAGS)
     assert first.rc == 0, first.output[-4000:]
     kubeconfig = emulator.kubeconfig
     ec2 = emulator.client("ec2")
@@ -180,7 +183,7 @@ def test_chart_version_change_snapshots_the_hub_database_first(emulator, tmp_pat
     kubectl(kubeconfig, "patch", "pvc", "hub-db-dir", "-n", NS, "--type", "merge", "-p", json.dumps({"spec": {"volumeName": "hub-db-volume"}}))
     kubectl(kubeconfig, "wait", "pvc/hub-db-dir", "-n", NS, "--for=jsonpath={.status.phase}=Bound", "--timeout=60s")
 
-    same = emulator.playbook("site.yml", inventory)
+    same = emulator.playbook("site.yml", inventory, *HUB_TAGS)
     assert same.rc == 0 and same.recap["changed"] == 0, same.output[-4000:]
     assert ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [volume]}])["Snapshots"] == []
 
@@ -193,7 +196,7 @@ def test_chart_version_change_snapshots_the_hub_database_first(emulator, tmp_pat
     other = dict(inventory_vars(inventory).get("hubops_charts") or {})
     other["jupyterhub"] = {"path": str(newer), "values": {"prePuller": {"hook": {"enabled": False}}}}
     charts = json.dumps({"hubops_charts": other})
-    upgraded = emulator.playbook("site.yml", inventory, "-e", charts)
+    upgraded = emulator.playbook("site.yml", inventory, "-e", charts, *HUB_TAGS)
     assert upgraded.rc == 0, upgraded.output[-4000:]
     snapshots = ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [volume]}])["Snapshots"]
     assert len(snapshots) == 1, snapshots

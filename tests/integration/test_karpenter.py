@@ -19,6 +19,9 @@ BIN = Path(sys.executable).parent
 KIT = REPO.parent / "shared" / "k8s"
 CHARTS = REPO.parent / "shared" / "reference" / "charts"
 TEARDOWN_CONFIRM = ("-e", "hubops_teardown_confirm=local")
+# The phases Karpenter needs (its IAM and queue come with the cluster); the hub, storage, monitoring and services are
+# proven by their own tests and would only add minutes to each run here. Teardown always runs whole.
+KARPENTER_TAGS = ("--tags", "network,foundations,cluster,karpenter")
 
 pytestmark = pytest.mark.skipif(not (KIT / "start").exists() or not (BIN / "kubectl").exists(),
                                 reason="needs the Kubernetes kit in ../shared/k8s and kubectl in the venv (make deps)")
@@ -119,7 +122,7 @@ def _groups_with(overrides):
 
 
 def test_one_group_change_touches_one_pool_and_a_removed_group_loses_its_pool(emulator, tmp_path):
-    first = emulator.playbook("site.yml")
+    first = emulator.playbook("site.yml", None, *KARPENTER_TAGS)
     assert first.rc == 0, first.output[-4000:]
     kubeconfig = emulator.cluster_kubeconfig
     before = objects(kubeconfig, "nodepools")
@@ -135,7 +138,7 @@ def test_one_group_change_touches_one_pool_and_a_removed_group_loses_its_pool(em
         neuro["nodepool"] = dict(neuro["nodepool"], cpu_limit=128)
         return groups
 
-    changed = emulator.playbook("site.yml", inventory_with(tmp_path / "a", {"hubops_groups": _groups_with(raise_neuro)}))
+    changed = emulator.playbook("site.yml", inventory_with(tmp_path / "a", {"hubops_groups": _groups_with(raise_neuro)}), *KARPENTER_TAGS)
     assert changed.rc == 0, changed.output[-4000:]
     assert changed.recap["changed"] == 1, changed.output[-4000:]
     after = objects(kubeconfig, "nodepools")
@@ -147,7 +150,7 @@ def test_one_group_change_touches_one_pool_and_a_removed_group_loses_its_pool(em
     def drop_astro(groups):
         return [g for g in raise_neuro(groups) if g["name"] != "astro"]
 
-    removed = emulator.playbook("site.yml", inventory_with(tmp_path / "b", {"hubops_groups": _groups_with(drop_astro)}))
+    removed = emulator.playbook("site.yml", inventory_with(tmp_path / "b", {"hubops_groups": _groups_with(drop_astro)}), *KARPENTER_TAGS)
     assert removed.rc == 0, removed.output[-4000:]
     assert sorted(objects(kubeconfig, "nodepools")) == ["gpu", "neuro", "neuro-dask"]
     remaining = objects(kubeconfig, "ec2nodeclasses")
@@ -168,7 +171,7 @@ def _nodeclaim(pool_uid):
 
 
 def test_teardown_waits_for_nodeclaims_and_removes_what_karpenter_left(emulator):
-    up = emulator.playbook("site.yml")
+    up = emulator.playbook("site.yml", None, *KARPENTER_TAGS)
     assert up.rc == 0, up.output[-4000:]
     kubeconfig = emulator.cluster_kubeconfig
     pool_uid = objects(kubeconfig, "nodepools")["neuro"]["metadata"]["uid"]
