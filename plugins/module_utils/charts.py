@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import os
 
 # Upstream repositories and the versions this collection is tested with (../shared/reference/charts/versions.yml).
@@ -21,6 +22,17 @@ DEFAULT_CHARTS = {
     "aws-load-balancer-controller": {"repo": "https://aws.github.io/eks-charts", "name": "aws-load-balancer-controller",
                                      "version": "3.5.0"},
 }
+
+
+def deep_merge(base, extra):
+    """extra over base, recursively for dicts; lists and scalars from extra replace (how Helm merges values)."""
+    out = copy.deepcopy(base)
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 class ChartSourceError(ValueError):

@@ -29,7 +29,7 @@ import hashlib
 import json
 import os
 
-from ansible_collections.hubops.eks.plugins.module_utils.charts import mirror_image
+from ansible_collections.hubops.eks.plugins.module_utils.charts import deep_merge, mirror_image
 from ansible_collections.hubops.eks.plugins.module_utils.ingress import proxy_values
 from ansible_collections.hubops.eks.plugins.module_utils.karpenter import pools_from_inventory
 from ansible_collections.hubops.eks.plugins.module_utils.monitoring import hub_metrics_values
@@ -99,17 +99,6 @@ def auth_type(hub):
     if kind == "github" and auth.get("dandi_api"):
         return "dandi"
     return kind
-
-
-def deep_merge(base, extra):
-    """extra over base, recursively for dicts; lists and scalars from extra replace."""
-    out = copy.deepcopy(base)
-    for key, value in (extra or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def _pool_gpus(pools_by_name, name):

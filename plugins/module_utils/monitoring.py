@@ -13,7 +13,7 @@ import json
 import os
 import re
 
-from ansible_collections.hubops.eks.plugins.module_utils.charts import mirror_image
+from ansible_collections.hubops.eks.plugins.module_utils.charts import deep_merge, mirror_image
 from ansible_collections.hubops.eks.plugins.module_utils.naming import (LABEL_DEPLOYMENT, LABEL_GROUP, LABEL_MANAGED_BY,
                                                                         LABEL_MANAGED_BY_VALUE, LABEL_PROFILE)
 
@@ -84,16 +84,6 @@ def retention_size(storage_size):
 
 def _allowlist(kind, names):
     return "%s=[%s]" % (kind, ",".join(names))
-
-
-def _deep_merge(base, extra):
-    out = copy.deepcopy(base)
-    for key, value in (extra or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def hub_scrape(hub_namespace, token_secret=HUB_TOKEN_SECRET):
@@ -176,8 +166,8 @@ def monitoring_values(config):
     }
     for component in EKS_UNREACHABLE:
         values[component] = {"enabled": False}
-    values = _deep_merge(values, registry_values(registries))
-    return _deep_merge(values, config.get("chart_values") or {})
+    values = deep_merge(values, registry_values(registries))
+    return deep_merge(values, config.get("chart_values") or {})
 
 
 # The registries the chart's images come from, by values path (the chart splits registry and repository).

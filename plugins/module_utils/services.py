@@ -15,6 +15,7 @@ __metaclass__ = type
 import copy
 import json
 
+from ansible_collections.hubops.eks.plugins.module_utils.charts import deep_merge
 from ansible_collections.hubops.eks.plugins.module_utils.naming import LABEL_GROUP
 
 RELEASE = "dask-gateway"
@@ -157,7 +158,7 @@ def gateway_values(settings):
         if tag:
             image["tag"] = tag
         values["gateway"]["backend"] = {"image": image}
-    return _deep_merge(values, settings.get("chart_values") or {})
+    return deep_merge(values, settings.get("chart_values") or {})
 
 
 def gateway_address(namespace):
@@ -200,11 +201,3 @@ def hub_egress_rule(dask):
             "ports": [{"port": TRAEFIK_POD_PORT, "protocol": "TCP"}]}
 
 
-def _deep_merge(base, extra):
-    out = copy.deepcopy(base)
-    for key, value in (extra or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out

@@ -52,7 +52,7 @@ def load(path):
 
 
 def chart_merged(values):
-    return SV._deep_merge(load(os.path.join(CHART, "values.yaml")), values)
+    return SV.deep_merge(load(os.path.join(CHART, "values.yaml")), values)
 
 
 # --- chart values ------------------------------------------------------------------------------------------------
