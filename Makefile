@@ -79,10 +79,11 @@ sanity: deps
 unit: deps
 	$(RUN) $(BIN)/python -m pytest tests/unit -q
 
-# Two workers (the machine has 2 cores; most of a test is waiting on playbooks, the emulator and the kit); a file's
-# tests stay on one worker, so module-scoped emulators are shared as written. Each emulator has its own kubeconfig.
+# Two workers (the machine has 2 cores; most of a test is waiting on playbooks, the emulator and the kit), fed test
+# by test, longest first (tests/integration/conftest.py); a module-scoped fixture is made once per worker that needs it.
+# Each emulator has its own kubeconfig.
 integration: deps
-	$(RUN) $(BIN)/python -m pytest tests/integration -q -p no:cacheprovider -n $(or $(HUBOPS_TEST_WORKERS),2) --dist loadfile --durations=15
+	$(RUN) $(BIN)/python -m pytest tests/integration -q -p no:cacheprovider -n $(or $(HUBOPS_TEST_WORKERS),2) --dist load --durations=15
 
 molecule: deps
 	$(RUN) $(BIN)/molecule test
