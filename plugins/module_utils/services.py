@@ -199,5 +199,3 @@ def hub_egress_rule(dask):
         return None
     return {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": settings["namespace"]}}}],
             "ports": [{"port": TRAEFIK_POD_PORT, "protocol": "TCP"}]}
-
-

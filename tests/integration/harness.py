@@ -216,8 +216,8 @@ class Emulator:
         seconds = time.monotonic() - start
         run = Run(proc.returncode, proc.stdout + proc.stderr, seconds, self.stats())
         # shown with the test's output (-s, or on failure): where a slow test spends its time
-        print("playbook %s %s: rc=%d %.1fs %s" % (playbook, " ".join(extra), run.rc, seconds,
-                                                 run.recap if RECAP_RE.search(run.output) else "(no recap)"))
+        recap = run.recap if RECAP_RE.search(run.output) else "(no recap)"
+        print("playbook %s %s: rc=%d %.1fs %s" % (playbook, " ".join(extra), run.rc, seconds, recap))
         return run
 
 
