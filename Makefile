@@ -79,11 +79,11 @@ sanity: deps
 unit: deps
 	$(RUN) $(BIN)/python -m pytest tests/unit -q
 
-# Two workers (the machine has 2 cores; most of a test is waiting on playbooks, the emulator and the kit), fed test
-# by test, longest first (tests/integration/conftest.py); a module-scoped fixture is made once per worker that needs it.
-# Each emulator has its own kubeconfig.
+# Three workers on the 2-core machine: a test alone keeps less than one core busy (it mostly waits on the emulator,
+# the kit and helm). Tests are handed out one at a time, longest first (tests/integration/conftest.py), so the workers
+# end together; a module-scoped fixture is made once per worker that needs it. Each emulator has its own kubeconfig.
 integration: deps
-	$(RUN) $(BIN)/python -m pytest tests/integration -q -p no:cacheprovider -n $(or $(HUBOPS_TEST_WORKERS),2) --dist load --durations=15
+	$(RUN) $(BIN)/python -m pytest tests/integration -q -p no:cacheprovider -n $(or $(HUBOPS_TEST_WORKERS),3) --dist load --maxschedchunk 1 --durations=40
 
 molecule: deps
 	$(RUN) $(BIN)/molecule test
